@@ -1,0 +1,14 @@
+// One factory per backend folder. The registry (backend.cpp) lists them; a backend that is not
+// built on this platform still has a factory (e.g. metal/no_metal.cpp) that explains why.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "natten/backend.hpp"
+
+namespace natten {
+
+std::unique_ptr<Backend> make_reference_backend();
+
+}  // namespace natten
