@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "natten/core/error.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/ops.hpp"
 #include "support/random_problem.hpp"
@@ -269,6 +270,39 @@ TEST(WindowSlots, SlotsDistinctAndBiasInRange) {
       });
     }
   }
+}
+
+TEST(SplitValidation, ErrorsNameTheArgument) {
+  std::mt19937_64 rng(18);
+  const NAParams params = NAParams::uniform(2, 3);
+  const Tensor q = random_tensor(rng, {1, 5, 4, 2, 3}, DType::f32);
+  auto expect_error = [](auto&& f, const std::string& message) {
+    try {
+      f();
+      ADD_FAILURE() << "no error, expected: " << message;
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  };
+  NAParams scaled = params;
+  scaled.scale = 0.5;
+  expect_error([&] { validate_qk(scaled, {q, q, {}, {}}); },
+               "scale = 0.5: na_qk does not scale (pre-scale the query); leave scale unset");
+  expect_error([&] { validate_qk(params, {q, q, random_tensor(rng, {2, 5, 4}, DType::f32), {}}); },
+               "rpb: expected shape [2, 5, 5], got [2, 5, 4]");
+  expect_error([&] { validate_qk(params, {q, q, random_tensor(rng, {2, 5, 5}, DType::f16), {}}); },
+               "rpb: dtype float16 differs from float32");
+  expect_error([&] { validate_qk_backward(params, {q, q, {}, {}}, random_tensor(rng, {1, 5, 4, 2, 8}, DType::f32)); },
+               "grad_attention: expected shape [1, 5, 4, 2, 9], got [1, 5, 4, 2, 8]");
+  expect_error([&] { validate_av(params, {random_tensor(rng, {1, 5, 4, 2, 8}, DType::f32), q, {}}); },
+               "attention: last axis holds 8 weights, expected 9 (prod(kernel_size) = 9)");
+  expect_error([&] { validate_av(params, {random_tensor(rng, {1, 5, 3, 2, 9}, DType::f32), q, {}}); },
+               "spatial size: attention 3 and value 4 differ");
+  expect_error([&] { validate_av(params, {random_tensor(rng, {1, 5, 4, 3, 9}, DType::f32), q, {}}); },
+               "heads: query heads 3 is not a multiple of key/value heads 2");
+  expect_error([&] {
+    validate_av(params, {random_tensor(rng, {1, 5, 4, 2, 9}, DType::f32), q, random_tensor(rng, {1, 2, 2, 3}, DType::f32)});
+  }, "attention: last axis holds 9 weights, expected 11 (prod(kernel_size) = 9 + 2 additional tokens)");
 }
 
 INSTANTIATE_TEST_SUITE_P(AllBackends, SplitOps, ::testing::ValuesIn(available_backends()),

@@ -1,7 +1,7 @@
 // Cases of the split ops ("na_qk", "na_av", as in ../shared/natten-refs/README.md "Split ops") and
-// of merge_attentions ("merge", defined by this project) in a natten-ref v1 file (SPLIT_FORMAT.md
-// beside this file documents the schema): loading them into library tensors (heads-last, the case's dtype), running
-// them on a backend, and writing them.
+// of merge_attentions ("merge", defined by this project) in a natten-ref v1 file: loading them into
+// library tensors (heads-last, the case's dtype), running them on a backend, and writing them.
+// SPLIT_FORMAT.md beside this file documents the schema.
 #pragma once
 
 #include <map>
