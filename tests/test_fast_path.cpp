@@ -7,6 +7,7 @@
 #include "natten/core/error.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/ops.hpp"
+#include "support/backend_test.hpp"
 #include "support/random_problem.hpp"
 
 namespace natten {
@@ -91,14 +92,9 @@ TEST(FullAttention, BackendWithoutNewOpsSaysNotImplemented) {
   EXPECT_THROW(b.fmha_forward(full, in, out, lse), Unsupported);  // the default virtual, called directly
 }
 
-class FastPath : public ::testing::TestWithParam<std::string> {
+class FastPath : public testing::BackendTest {
  protected:
-  void SetUp() override {
-    backend_ = make_backend(GetParam());
-    if (!backend_->implements(Op::fmha_forward) || !backend_->implements(Op::fmha_backward))
-      GTEST_SKIP() << "backend " << GetParam() << " does not implement the FMHA fast path";
-  }
-  std::unique_ptr<Backend> backend_;
+  void SetUp() override { SKIP_UNLESS_IMPLEMENTED(Op::fmha_forward, Op::fmha_backward); }
 };
 
 TEST_P(FastPath, EqualsTheNeighborhoodPath) {
@@ -146,8 +142,7 @@ TEST_P(FastPath, DirectCallRejectsProblemsThatAreNotFullAttention) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, FastPath, ::testing::ValuesIn(available_backends()),
-                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_FOR_ALL_BACKENDS(FastPath);
 
 }  // namespace
 }  // namespace natten

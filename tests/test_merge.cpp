@@ -7,6 +7,7 @@
 
 #include "natten/core/error.hpp"
 #include "natten/ops.hpp"
+#include "support/backend_test.hpp"
 #include "support/random_problem.hpp"
 #include "support/split_oracle.hpp"
 
@@ -29,14 +30,9 @@ Parts random_parts(std::mt19937_64& rng, int n, const Shape& out_shape, float ls
   return p;
 }
 
-class Merge : public ::testing::TestWithParam<std::string> {
+class Merge : public testing::BackendTest {
  protected:
-  void SetUp() override {
-    backend_ = make_backend(GetParam());
-    if (!backend_->implements(Op::merge_forward) || !backend_->implements(Op::merge_backward))
-      GTEST_SKIP() << "backend " << GetParam() << " does not implement merge";
-  }
-  std::unique_ptr<Backend> backend_;
+  void SetUp() override { SKIP_UNLESS_IMPLEMENTED(Op::merge_forward, Op::merge_backward); }
 };
 
 TEST_P(Merge, MatchesDefinition) {
@@ -184,12 +180,7 @@ TEST_P(Merge, RejectsMismatchedParts) {
   const Parts a = random_parts(rng, 2, {1, 4, 2, 3});
   const Parts b = random_parts(rng, 1, {1, 4, 2, 5});
   auto expect_error = [&](const std::vector<Tensor>& o, const std::vector<Tensor>& l, const char* needle) {
-    try {
-      merge_attentions(*backend_, o, l);
-      ADD_FAILURE() << "no error, expected one containing '" << needle << "'";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    }
+    testing::expect_error_containing([&] { merge_attentions(*backend_, o, l); }, needle);
   };
   expect_error({a.outputs[0]}, {a.lses[0]}, "at least 2");
   expect_error({a.outputs[0], b.outputs[0]}, {a.lses[0], b.lses[0]}, "output 1 has shape [1, 4, 2, 5]");
@@ -197,8 +188,7 @@ TEST_P(Merge, RejectsMismatchedParts) {
   expect_error({a.outputs[0], a.outputs[1]}, {a.lses[0], a.lses[1].to(DType::f16)}, "logsumexp 1 has dtype float16");
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, Merge, ::testing::ValuesIn(available_backends()),
-                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_FOR_ALL_BACKENDS(Merge);
 
 }  // namespace
 }  // namespace natten

@@ -8,6 +8,7 @@
 #include "natten/core/error.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/ops.hpp"
+#include "support/backend_test.hpp"
 #include "support/random_problem.hpp"
 #include "support/split_oracle.hpp"
 
@@ -56,22 +57,10 @@ void expect_close(const std::vector<double>& want, const Tensor& got, double tol
   }
 }
 
-class SplitOps : public ::testing::TestWithParam<std::string> {
- protected:
-  void SetUp() override { backend_ = make_backend(GetParam()); }
-  bool skip_unless(Op a, Op b) {
-    if (backend_->implements(a) && backend_->implements(b)) return false;
-    return true;
-  }
-  std::unique_ptr<Backend> backend_;
-};
-
-#define SKIP_UNLESS_IMPLEMENTS(a, b)                                                                        \
-  if (skip_unless(a, b)) GTEST_SKIP() << "backend " << GetParam() << " does not implement " << op_name(a) \
-                                      << " / " << op_name(b);
+class SplitOps : public testing::BackendTest {};
 
 TEST_P(SplitOps, QKForwardMatchesBruteForce) {
-  SKIP_UNLESS_IMPLEMENTS(Op::qk_forward, Op::qk_forward);
+  SKIP_UNLESS_IMPLEMENTED(Op::qk_forward);
   std::mt19937_64 rng(11);
   for (int i = 0; i < 40; ++i) {
     const QKCase c = random_qk_case(rng, 64);
@@ -83,7 +72,7 @@ TEST_P(SplitOps, QKForwardMatchesBruteForce) {
 }
 
 TEST_P(SplitOps, AVForwardMatchesBruteForce) {
-  SKIP_UNLESS_IMPLEMENTS(Op::av_forward, Op::av_forward);
+  SKIP_UNLESS_IMPLEMENTED(Op::av_forward);
   std::mt19937_64 rng(12);
   for (int i = 0; i < 40; ++i) {
     const AVCase c = random_av_case(rng, 64);
@@ -94,7 +83,7 @@ TEST_P(SplitOps, AVForwardMatchesBruteForce) {
 
 // Both ops are bilinear, so central differences are exact up to float rounding of the loss.
 TEST_P(SplitOps, QKBackwardMatchesFiniteDifferences) {
-  SKIP_UNLESS_IMPLEMENTS(Op::qk_forward, Op::qk_backward);
+  SKIP_UNLESS_IMPLEMENTED(Op::qk_forward, Op::qk_backward);
   std::mt19937_64 rng(13);
   for (int i = 0; i < 12; ++i) {
     QKCase c = random_qk_case(rng, 12);
@@ -113,7 +102,7 @@ TEST_P(SplitOps, QKBackwardMatchesFiniteDifferences) {
 }
 
 TEST_P(SplitOps, AVBackwardMatchesFiniteDifferences) {
-  SKIP_UNLESS_IMPLEMENTS(Op::av_forward, Op::av_backward);
+  SKIP_UNLESS_IMPLEMENTED(Op::av_forward, Op::av_backward);
   std::mt19937_64 rng(14);
   for (int i = 0; i < 12; ++i) {
     AVCase c = random_av_case(rng, 12);
@@ -131,7 +120,7 @@ TEST_P(SplitOps, AVBackwardMatchesFiniteDifferences) {
 
 // Larger problems than finite differences allow, against the reference backend.
 TEST_P(SplitOps, BackwardMatchesReferenceOnLargerSweeps) {
-  SKIP_UNLESS_IMPLEMENTS(Op::qk_backward, Op::av_backward);
+  SKIP_UNLESS_IMPLEMENTED(Op::qk_backward, Op::av_backward);
   if (GetParam() == "reference") GTEST_SKIP() << "the reference is the oracle here";
   std::unique_ptr<Backend> ref = make_backend("reference");
   std::mt19937_64 rng(15);
@@ -156,7 +145,7 @@ TEST_P(SplitOps, BackwardMatchesReferenceOnLargerSweeps) {
 // softmax(qk(q * scale, k)) then av equals the fused op, forward and backward (additional KV and
 // causal windows included: their masked slots get weight zero).
 TEST_P(SplitOps, QKSoftmaxAVEqualsFused) {
-  SKIP_UNLESS_IMPLEMENTS(Op::qk_backward, Op::av_backward);
+  SKIP_UNLESS_IMPLEMENTED(Op::qk_backward, Op::av_backward);
   std::mt19937_64 rng(16);
   for (int i = 0; i < 25; ++i) {
     Problem p = testing::random_split_problem(rng, 64);
@@ -211,7 +200,7 @@ TEST_P(SplitOps, QKSoftmaxAVEqualsFused) {
 // The relative positional bias index, worked by hand: 1D, L = 5, K = 3, query 0 (window 0..2,
 // shifted at the border) and query 4 (window 2..4); bias index = key - query + K - 1.
 TEST_P(SplitOps, RelativePositionalBiasAtBordersByHand) {
-  SKIP_UNLESS_IMPLEMENTS(Op::qk_forward, Op::qk_forward);
+  SKIP_UNLESS_IMPLEMENTED(Op::qk_forward);
   const NAParams params = NAParams::uniform(1, 3);
   const Tensor zeros = Tensor::zeros({1, 5, 1, 1}, DType::f32);
   const float bias[5] = {10, 11, 12, 13, 14};  // rpb[0, i] = 10 + i
@@ -226,7 +215,7 @@ TEST_P(SplitOps, RelativePositionalBiasAtBordersByHand) {
 
 // Causal: query j's window ends at j; the slots past it hold -inf and av ignores them.
 TEST_P(SplitOps, CausalSlotsAreMasked) {
-  SKIP_UNLESS_IMPLEMENTS(Op::qk_forward, Op::av_forward);
+  SKIP_UNLESS_IMPLEMENTED(Op::qk_forward, Op::av_forward);
   const NAParams params = NAParams::uniform(1, 3, 1, 1, true);
   std::vector<float> ones(4, 1.0f);
   const Tensor t = Tensor::from_floats({1, 4, 1, 1}, DType::f32, ones.data());
@@ -276,14 +265,7 @@ TEST(SplitValidation, ErrorsNameTheArgument) {
   std::mt19937_64 rng(18);
   const NAParams params = NAParams::uniform(2, 3);
   const Tensor q = random_tensor(rng, {1, 5, 4, 2, 3}, DType::f32);
-  auto expect_error = [](auto&& f, const std::string& message) {
-    try {
-      f();
-      ADD_FAILURE() << "no error, expected: " << message;
-    } catch (const Error& e) {
-      EXPECT_EQ(std::string(e.what()), message);
-    }
-  };
+  auto expect_error = [](auto&& f, const std::string& message) { testing::expect_error_containing(f, message); };
   NAParams scaled = params;
   scaled.scale = 0.5;
   expect_error([&] { validate_qk(scaled, {q, q, {}, {}}); },
@@ -305,8 +287,7 @@ TEST(SplitValidation, ErrorsNameTheArgument) {
   }, "attention: last axis holds 9 weights, expected 11 (prod(kernel_size) = 9 + 2 additional tokens)");
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, SplitOps, ::testing::ValuesIn(available_backends()),
-                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_FOR_ALL_BACKENDS(SplitOps);
 
 }  // namespace
 }  // namespace natten

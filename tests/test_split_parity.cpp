@@ -14,6 +14,7 @@
 #include "natten/io/split_case.hpp"
 #include "natten/ops.hpp"
 #include "natten/parity/compare.hpp"
+#include "support/backend_test.hpp"
 #include "support/random_problem.hpp"
 
 namespace natten {
@@ -35,7 +36,7 @@ void expect_parity(const std::map<std::string, Tensor>& ours, const SplitCase& c
   }
 }
 
-class SplitParity : public ::testing::TestWithParam<std::string> {};
+class SplitParity : public testing::BackendTest {};
 
 TEST_P(SplitParity, EveryCaseMatchesUpstream) {
   const std::string path = testing::shared_ref_file("natten-split-refs-v1.h5");
@@ -45,7 +46,7 @@ TEST_P(SplitParity, EveryCaseMatchesUpstream) {
   const h5::Group root = file.root();
   const std::vector<std::string> cases = list_ref_cases(root);
   ASSERT_GE(cases.size(), 10u);
-  std::unique_ptr<Backend> backend = make_backend(GetParam());
+  Backend* backend = backend_.get();
   int ran = 0;
   for (const std::string& name : cases) {
     SCOPED_TRACE(name);
@@ -61,8 +62,7 @@ TEST_P(SplitParity, EveryCaseMatchesUpstream) {
   EXPECT_EQ(ran, static_cast<int>(cases.size()));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, SplitParity, ::testing::ValuesIn(available_backends()),
-                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_FOR_ALL_BACKENDS(SplitParity);
 
 // Cases written by our reference backend load back and pass on it: na_qk with rpb, causal slots
 // (-inf), GQA and additional keys; na_av with additional values; merge with an empty part.

@@ -8,6 +8,7 @@
 #include "natten/core/error.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/ops.hpp"
+#include "support/backend_test.hpp"
 #include "support/random_problem.hpp"
 #include "support/split_oracle.hpp"
 
@@ -88,14 +89,9 @@ void expect_padding_zero(const VarlenCase& c, const Tensor& t, const char* what)
   EXPECT_EQ(max_abs_diff(probe, t), 0.0) << what << " is not zero at padded positions";
 }
 
-class Varlen : public ::testing::TestWithParam<std::string> {
+class Varlen : public testing::BackendTest {
  protected:
-  void SetUp() override {
-    backend_ = make_backend(GetParam());
-    if (!backend_->implements(Op::varlen_forward) || !backend_->implements(Op::varlen_backward))
-      GTEST_SKIP() << "backend " << GetParam() << " does not implement varlen";
-  }
-  std::unique_ptr<Backend> backend_;
+  void SetUp() override { SKIP_UNLESS_IMPLEMENTED(Op::varlen_forward, Op::varlen_backward); }
 };
 
 TEST_P(Varlen, EachSampleEqualsItsOwnRun) {
@@ -146,12 +142,7 @@ TEST_P(Varlen, RejectsBadExtents) {
   const Problem p = make_problem(s);
   const NAInputs in = testing::random_inputs(rng, p);
   auto expect_error = [&](const std::vector<Extent>& e, const char* needle) {
-    try {
-      na_forward_varlen(*backend_, p.params, in, e);
-      ADD_FAILURE() << "no error, expected one containing '" << needle << "'";
-    } catch (const Error& err) {
-      EXPECT_NE(std::string(err.what()).find(needle), std::string::npos) << err.what();
-    }
+    testing::expect_error_containing([&] { na_forward_varlen(*backend_, p.params, in, e); }, needle);
   };
   expect_error({{6, 5, 1}}, "1 extents given for batch size 2");
   expect_error({{6, 5, 1}, {7, 5, 1}}, "sample 1 extent along axis 0 is 7, expected 1..6");
@@ -159,8 +150,7 @@ TEST_P(Varlen, RejectsBadExtents) {
   expect_error({{6, 5, 1}, {6, 5, 2}}, "sample 1 extent along axis 2 is 2, expected 1 (rank 2)");
 }
 
-INSTANTIATE_TEST_SUITE_P(AllBackends, Varlen, ::testing::ValuesIn(available_backends()),
-                         [](const auto& param_info) { return param_info.param; });
+INSTANTIATE_FOR_ALL_BACKENDS(Varlen);
 
 }  // namespace
 }  // namespace natten
