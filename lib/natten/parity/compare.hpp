@@ -1,6 +1,6 @@
 // Element-wise comparison of a computed tensor with a reference: the statistics natten-check
 // reports and the tests assert on. An element fails when |ours - ref| > atol + rtol * |ref|, or
-// when either is NaN/Inf.
+// when either is NaN/Inf (identical infinities match: masked slots and empty-set logsumexps).
 #pragma once
 
 #include <cstdint>
