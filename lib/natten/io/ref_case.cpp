@@ -40,13 +40,15 @@ class CaseReader {
   bool has(const char* dataset) const { return g_.has_dataset(dataset); }
 
   // Reads a dataset, checks it is finite and has `rank` axes, converts it to heads-last.
+  // Reference data must be finite (a NaN there would make every comparison meaningless); a
+  // candidate's NaN is a result to report, so candidates pass require_finite = false.
   Tensor tensor(const char* dataset, DType dtype, int axes, bool heads_first, int na_rank, bool has_dim,
-                bool permute = true) const {
+                bool permute = true, bool require_finite = true) const {
     if (!has(dataset)) fail("case '{}': dataset '{}' is missing", name_, dataset);
     h5::Array a = g_.read(dataset, max_);
     if (static_cast<int>(a.shape.size()) != axes)
       fail("case '{}': dataset '{}' has shape {}, expected {} axes", name_, dataset, shape_str(a.shape), axes);
-    for (std::size_t i = 0; i < a.values.size(); ++i) {
+    for (std::size_t i = 0; require_finite && i < a.values.size(); ++i) {
       if (!std::isfinite(a.values[i]))
         fail("case '{}': dataset '{}' holds a non-finite value ({}) at flat index {}", name_, dataset, a.values[i], i);
     }
@@ -81,13 +83,16 @@ std::vector<std::string> list_ref_cases(const h5::Group& root) {
   return out;
 }
 
-RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
+std::string read_case_op(const h5::Group& root, const std::string& name) {
   const h5::Group g = root.subgroup(name);
-  CaseReader r(g, name, max_elements);
-  RefCase c;
-  c.name = name;
+  if (!g.has_attribute("op")) fail("case '{}': attribute 'op' is missing", name);
+  return g.read_string_attribute("op");
+}
+
+void load_case_header(const h5::Group& g, RefCase& c) {
+  const std::string& name = c.name;
+  CaseReader r(g, name, 0);
   c.op = r.str("op");
-  if (c.op != "na") fail("case '{}': unknown op '{}' (expected \"na\")", name, c.op);
   if (!g.has_attribute("rank")) fail("case '{}': attribute 'rank' is missing", name);
   const std::vector<std::int64_t> rank_v = g.read_int_attribute("rank");
   if (rank_v.size() != 1 || rank_v[0] < 1 || rank_v[0] > kMaxRank)
@@ -114,6 +119,16 @@ RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64
   c.layout = g.has_attribute("layout") ? g.read_string_attribute("layout") : "heads_last";
   if (c.layout != "heads_last" && c.layout != "heads_first")
     fail("case '{}': layout '{}' (expected heads_last or heads_first)", name, c.layout);
+}
+
+RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
+  const h5::Group g = root.subgroup(name);
+  CaseReader r(g, name, max_elements);
+  RefCase c;
+  c.name = name;
+  load_case_header(g, c);
+  if (c.op != "na") fail("case '{}': op '{}' is not the fused op \"na\"", name, c.op);
+  const int rank = c.params.rank;
   const bool hf = c.layout == "heads_first";
   const int nd = rank + 3;
 
@@ -155,7 +170,30 @@ RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64
   return c;
 }
 
-void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend) {
+std::map<std::string, Tensor> load_candidate_tensors(const h5::Group& candidate_root, const RefCase& ref,
+                                                     std::int64_t max_elements) {
+  const std::string& name = ref.name;
+  if (!candidate_root.has_group(name)) fail("case '{}': the candidate file has no group '{}'", name, name);
+  const h5::Group g = candidate_root.subgroup(name);
+  const CaseReader r(g, name, max_elements);
+  const std::string layout = g.has_attribute("layout") ? g.read_string_attribute("layout") : "heads_last";
+  if (layout != "heads_last" && layout != "heads_first")
+    fail("case '{}': candidate layout '{}' (expected heads_last or heads_first)", name, layout);
+  std::map<std::string, Tensor> out;
+  for (const auto& [ds, expected] : ref.expected) {
+    if (!r.has(ds.c_str())) continue;
+    // Additional-KV tensors are [B, N, H, D] in both layouts; logsumexp has no head-dim axis.
+    const bool token_tensor = ds.find("additional") == std::string::npos;
+    Tensor t = r.tensor(ds.c_str(), DType::f32, expected.dim(), layout == "heads_first", ref.params.rank,
+                        ds != "logsumexp", token_tensor, /*require_finite=*/false);
+    expect_shape(name, ds.c_str(), t, expected.shape());
+    out.emplace(ds, std::move(t));
+  }
+  if (out.empty()) fail("case '{}': the candidate holds none of the tensors the reference has", name);
+  return out;
+}
+
+void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend, bool compress) {
   const h5::Group g = root.create_group(c.name);
   const int rank = c.params.rank;
   std::vector<std::int64_t> k, s, d;
@@ -185,11 +223,11 @@ void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& 
       {"additional_value", &c.inputs.additional_value},
       {"grad_output", &c.grad_output}};
   for (const auto& [ds, t] : inputs) {
-    if (t->defined()) g.write_dataset(ds, *t);
+    if (t->defined()) g.write_dataset(ds, *t, compress);
   }
   for (const auto& [ds, t] : c.expected) {
     // Expected tensors are stored in the case's storage precision (float16 for fp16 cases).
-    g.write_dataset(ds, ds == "logsumexp" ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32));
+    g.write_dataset(ds, ds == "logsumexp" ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32), compress);
   }
 }
 
