@@ -37,13 +37,14 @@ int run_mode(const Options& o) {
     write_refs(w, stdout);
     return 0;
   }
-  if (o.list) return print_listing(list_cases(o.file, o.case_globs, o.max_elements), stdout);
+  if (o.list) return print_listing(list_cases(o.file, o.case_globs, o.max_elements, o.read_timeout), stdout);
 
   RunOptions r;
   r.backends = o.backends.empty() ? available_backends() : o.backends;
   r.case_globs = o.case_globs;
   r.tol = {o.atol, o.rtol};
   r.max_elements = o.max_elements;
+  r.read_guard_seconds = o.read_timeout;
   r.progress = !o.quiet;
   const RunReport report = o.candidate.empty() ? run_backend_checks(o.file, r) : run_candidate_check(o.file, o.candidate, r);
   print_table(report, o.strict, stdout);

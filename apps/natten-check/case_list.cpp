@@ -8,12 +8,20 @@
 #include "case_selection.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/h5.hpp"
+#include "natten/io/read_guard.hpp"
 #include "natten/parity/case_ops.hpp"
 
 namespace natten::check {
 
-CaseListing list_cases(const std::string& file, const std::vector<std::string>& globs, std::int64_t max_elements) {
+CaseListing list_cases(const std::string& file, const std::vector<std::string>& globs, std::int64_t max_elements,
+                       unsigned read_guard_seconds) {
   CaseListing listing;
+  const std::string crash =
+      dry_run_read([&] { (void)discover_cases(h5::File::open(file).root()); }, read_guard_seconds);
+  if (!crash.empty()) {
+    listing.file_error = file + ": " + crash;
+    return listing;
+  }
   try {
     const h5::File f = h5::File::open(file);
     const h5::Group root = f.root();
@@ -25,6 +33,11 @@ CaseListing list_cases(const std::string& file, const std::vector<std::string>& 
     for (const DiscoveredCase& dc : all) {
       if (!matches_any(dc.name, globs)) continue;
       ListedCase lc{dc.name, "", "", dc.error};
+      if (lc.error.empty()) {
+        const std::string case_crash =
+            dry_run_read([&] { (void)load_case(root, dc.name, max_elements); }, read_guard_seconds);
+        if (!case_crash.empty()) lc.error = fmt::format("case '{}': {}", dc.name, case_crash);
+      }
       if (lc.error.empty()) {
         try {
           const RefCase c = load_case(root, dc.name, max_elements);

@@ -21,7 +21,9 @@ struct CaseListing {
   std::vector<ListedCase> cases;
 };
 
-CaseListing list_cases(const std::string& file, const std::vector<std::string>& globs, std::int64_t max_elements);
+// read_guard_seconds: as RunOptions::read_guard_seconds.
+CaseListing list_cases(const std::string& file, const std::vector<std::string>& globs, std::int64_t max_elements,
+                       unsigned read_guard_seconds = 120);
 
 // Prints the listing; returns the exit code (0, or 2 when the file or a case is unreadable).
 int print_listing(const CaseListing& listing, std::FILE* out);

@@ -9,6 +9,7 @@
 #include "compare_case.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/read_guard.hpp"
 #include "natten/parity/case_ops.hpp"
 #include "progress.hpp"
 
@@ -33,8 +34,14 @@ struct OpenedFile {
   h5::File file;
   std::vector<DiscoveredCase> cases;
 };
-std::optional<OpenedFile> open_and_select(const std::string& path, const std::vector<std::string>& globs,
-                                          RunReport& report) {
+std::optional<OpenedFile> open_and_select(const std::string& path, const RunOptions& opt, RunReport& report) {
+  const std::vector<std::string>& globs = opt.case_globs;
+  const std::string crash = dry_run_read([&] { (void)discover_cases(h5::File::open(path).root()); },
+                                         opt.read_guard_seconds);
+  if (!crash.empty()) {
+    report.file_error = path + ": " + crash;
+    return std::nullopt;
+  }
   try {
     OpenedFile f{h5::File::open(path), {}};
     std::vector<std::string> names;
@@ -56,14 +63,19 @@ std::optional<OpenedFile> open_and_select(const std::string& path, const std::ve
 }
 
 // Loads a case; on failure returns nothing and appends the error result.
-std::optional<RefCase> load_or_report(const h5::Group& root, const DiscoveredCase& c, std::int64_t max_elements,
+std::optional<RefCase> load_or_report(const h5::Group& root, const DiscoveredCase& c, const RunOptions& opt,
                                       const std::string& backend_label, RunReport& report) {
   if (!c.error.empty()) {
     report.results.push_back(error_result(c.name, backend_label, c.error));
     return std::nullopt;
   }
+  const std::string crash = dry_run_read([&] { (void)load_case(root, c.name, opt.max_elements); }, opt.read_guard_seconds);
+  if (!crash.empty()) {
+    report.results.push_back(error_result(c.name, backend_label, fmt::format("case '{}': {}", c.name, crash)));
+    return std::nullopt;
+  }
   try {
-    return load_case(root, c.name, max_elements);
+    return load_case(root, c.name, opt.max_elements);
   } catch (const Error& e) {
     report.results.push_back(error_result(c.name, backend_label, e.what()));
   } catch (const std::bad_alloc&) {
@@ -87,12 +99,12 @@ RunReport run_backend_checks(const std::string& file, const RunOptions& opt) {
   std::vector<std::unique_ptr<Backend>> backends;
   for (const std::string& name : opt.backends) backends.push_back(make_backend(name));  // usage errors throw
 
-  std::optional<OpenedFile> f = open_and_select(file, opt.case_globs, report);
+  std::optional<OpenedFile> f = open_and_select(file, opt, report);
   if (!f) return report;
   const h5::Group root = f->file.root();
   Progress progress(opt.progress, f->cases.size() * backends.size());
   for (const DiscoveredCase& dc : f->cases) {
-    const std::optional<RefCase> c = load_or_report(root, dc, opt.max_elements, "-", report);
+    const std::optional<RefCase> c = load_or_report(root, dc, opt, "-", report);
     if (!c) continue;
     const CaseOp* op = find_case_op(c->op);
     for (const auto& backend : backends) {
@@ -130,27 +142,35 @@ RunReport run_candidate_check(const std::string& file, const std::string& candid
   report.candidate = candidate;
   report.backends = {"candidate"};
   std::optional<h5::File> cand;
+  const std::string crash = dry_run_read([&] { (void)h5::File::open(candidate).root(); }, opt.read_guard_seconds);
+  if (!crash.empty()) {
+    report.file_error = "candidate " + candidate + ": " + crash;
+    return report;
+  }
   try {
     cand = h5::File::open(candidate);
   } catch (const Error& e) {
     report.file_error = std::string("candidate ") + e.what();
     return report;
   }
-  std::optional<OpenedFile> f = open_and_select(file, opt.case_globs, report);
+  std::optional<OpenedFile> f = open_and_select(file, opt, report);
   if (!f) return report;
   const h5::Group root = f->file.root();
   const h5::Group cand_root = cand->root();
   Progress progress(opt.progress, f->cases.size());
   for (const DiscoveredCase& dc : f->cases) {
     progress.step(dc.name);
-    const std::optional<RefCase> c = load_or_report(root, dc, opt.max_elements, "candidate", report);
+    const std::optional<RefCase> c = load_or_report(root, dc, opt, "candidate", report);
     if (!c) continue;
     CaseResult r;
     r.case_name = dc.name;
     r.backend = "candidate";
     describe(r, *c);
     const auto t0 = std::chrono::steady_clock::now();
+    const std::string cand_crash =
+        dry_run_read([&] { (void)load_candidate_tensors(cand_root, *c, opt.max_elements); }, opt.read_guard_seconds);
     try {
+      if (!cand_crash.empty()) fail("case '{}': candidate: {}", dc.name, cand_crash);
       compare_case(*c, load_candidate_tensors(cand_root, *c, opt.max_elements), opt.tol, "not in the candidate", r);
     } catch (const Error& e) {
       r.status = Status::error;

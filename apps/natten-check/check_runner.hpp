@@ -15,6 +15,9 @@ struct RunOptions {
   std::vector<std::string> case_globs;  // --case
   ToleranceOverride tol;
   std::int64_t max_elements = std::int64_t{1} << 28;  // per dataset; guards corrupt shapes
+  // Every HDF5 read is first dry-run in a forked child with this time limit (0: no guard), so a
+  // libhdf5 crash or hang on a corrupt file becomes an error (natten/io/read_guard.hpp).
+  unsigned read_guard_seconds = 120;
   bool progress = true;
 };
 

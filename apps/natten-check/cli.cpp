@@ -52,6 +52,9 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   app.add_flag("--compress", o.compress, "with --write: gzip the datasets");
   app.add_option("--max-elements", o.max_elements, "largest dataset accepted, in elements (guards corrupt shapes)")
       ->capture_default_str();
+  app.add_option("--read-timeout", o.read_timeout,
+                 "seconds allowed for reading one case in the crash guard (0: no guard; see README)")
+      ->capture_default_str();
   app.add_flag("--strict", o.strict, "skipped cases or tensors not compared count as failures");
   app.add_flag("-q,--quiet", o.quiet, "no progress on stderr");
   app.set_version_flag("--version", std::string("natten-check ") + NATTEN_TOOLS_VERSION);

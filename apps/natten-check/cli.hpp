@@ -20,6 +20,7 @@ struct Options {
   std::string config;     // --config FILE (with --write)
   std::optional<double> atol, rtol;
   std::int64_t max_elements = std::int64_t{1} << 28;
+  unsigned read_timeout = 120;  // seconds per guarded read; 0 disables the guard
   bool strict = false;
   bool quiet = false;
   bool compress = false;
