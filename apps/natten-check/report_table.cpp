@@ -44,7 +44,7 @@ void print_table(const RunReport& report, bool strict, std::FILE* out) {
   }
   if (!report.file_error.empty()) {
     fmt::print(out, "ERROR {}\n", report.file_error);
-    fmt::print(out, "result: input error (exit 2)\n");
+    fmt::print(out, "result: INPUT ERROR (exit 2)\n");
     return;
   }
   std::size_t wc = 4, wb = 7;
