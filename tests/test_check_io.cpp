@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "check_runner.hpp"
+#include "compare_case.hpp"
 #include "json_writer.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/atomic_file.hpp"
@@ -193,6 +194,46 @@ TEST(CheckIo, HeadsFirstCandidate) {
   EXPECT_EQ(r.results[0].status, Status::pass) << r.results[0].message;
   EXPECT_EQ(r.results[0].tensors.size(), 7u);
   for (const auto& t : r.results[0].tensors) EXPECT_EQ(t.cmp.max_abs_error, 0.0) << t.name;
+}
+
+// A backend that declines work through why_unsupported: forward-only, or nothing at all.
+class DecliningBackend : public Backend {
+ public:
+  explicit DecliningBackend(bool forward_ok) : forward_ok_(forward_ok), inner_(make_backend("reference")) {}
+  std::string name() const override { return "declining"; }
+  std::string description() const override { return "test double"; }
+  std::string why_unsupported(Op op, const Problem&) const override {
+    if (op == Op::forward && forward_ok_) return {};
+    return "not implemented in this test double";
+  }
+  void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override { inner_->forward(p, in, out, lse); }
+  void backward(const Problem&, const NAInputs&, const Tensor&, const Tensor&, const Tensor&, Gradients&) override {
+    ADD_FAILURE() << "backward must not be called when declined";
+  }
+
+ private:
+  bool forward_ok_;
+  std::unique_ptr<Backend> inner_;
+};
+
+TEST(CheckIo, DeclinedWorkIsReportedNotFailed) {
+  const RefCase c = testing::tiny_case("a", 1);
+  const CaseOp* op = find_case_op("na");
+  ASSERT_NE(op, nullptr);
+  DecliningBackend forward_only(true);
+  const OpOutputs out = op->compute(forward_only, c);
+  EXPECT_EQ(out.tensors.size(), 2u);  // output, logsumexp
+  ASSERT_EQ(out.not_run.size(), 1u);
+  EXPECT_EQ(out.not_run[0], "backward: not implemented in this test double");
+  check::CaseResult r;
+  check::compare_case(c, out.tensors, {}, "not compared", r);
+  EXPECT_EQ(r.status, Status::pass);
+  EXPECT_EQ(r.notes.back(), "not compared: grad_key, grad_query, grad_value");
+
+  DecliningBackend nothing(false);
+  EXPECT_THROW(op->compute(nothing, c), Unsupported);
+  EXPECT_EQ(find_case_op("na_qk"), nullptr);
+  EXPECT_EQ(known_case_ops(), "na");
 }
 
 TEST(CheckIo, JsonWriterEscapesAndFormats) {
