@@ -73,14 +73,14 @@ bool CaseReader::heads_first() const {
 }
 
 Tensor CaseReader::tensor(const char* dataset, DType dtype, int axes, bool heads_first, int na_rank, bool has_dim,
-                          bool permute, bool allow_neg_inf) const {
+                          bool permute, Values allowed) const {
   if (!has(dataset)) fail("case '{}': dataset '{}' is missing", name_, dataset);
   h5::Array a = g_.read(dataset, max_);
   if (static_cast<int>(a.shape.size()) != axes)
     fail("case '{}': dataset '{}' has shape {}, expected {} axes", name_, dataset, shape_str(a.shape), axes);
   for (std::size_t i = 0; i < a.values.size(); ++i) {
     const double v = a.values[i];
-    if (!std::isfinite(v) && !(allow_neg_inf && v == -INFINITY))
+    if (allowed != Values::any && !std::isfinite(v) && !(allowed == Values::finite_or_neg_inf && v == -INFINITY))
       fail("case '{}': dataset '{}' holds a non-finite value ({}) at flat index {}", name_, dataset, v, i);
   }
   Tensor t = Tensor::empty(a.shape, dtype);

@@ -32,10 +32,15 @@ class CaseReader {
   // The layout attribute (default heads_last); true for heads_first.
   bool heads_first() const;
 
-  // Reads a dataset, checks it has `axes` axes and only finite values (or -inf too, when
-  // allow_neg_inf: masked attention slots), converts it to heads-last when heads_first and permute.
+  // Which values a dataset may hold: reference data must be finite (a NaN there would make every
+  // comparison meaningless), masked attention slots are -inf, and a candidate's NaN/Inf is a
+  // result to report rather than a malformed file.
+  enum class Values { finite, finite_or_neg_inf, any };
+
+  // Reads a dataset, checks it has `axes` axes and the allowed values, converts it to heads-last
+  // when heads_first and permute.
   Tensor tensor(const char* dataset, DType dtype, int axes, bool heads_first, int na_rank, bool has_dim,
-                bool permute = true, bool allow_neg_inf = false) const;
+                bool permute = true, Values allowed = Values::finite) const;
 
  private:
   void require(const char* attr) const;

@@ -13,18 +13,29 @@ std::vector<std::string> list_ref_cases(const h5::Group& root) {
   return out;
 }
 
+std::string read_case_op(const h5::Group& root, const std::string& name) {
+  const h5::Group g = root.subgroup(name);
+  if (!g.has_attribute("op")) fail("case '{}': attribute 'op' is missing", name);
+  return g.read_string_attribute("op");
+}
+
+void load_case_header(const h5::Group& g, RefCase& c) {
+  const CaseReader r(g, c.name, 0);
+  c.op = r.str("op");
+  c.params = r.na_params();
+  c.dtype = r.dtype();
+  c.layout = r.heads_first() ? "heads_first" : "heads_last";
+}
+
 RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
   const h5::Group g = root.subgroup(name);
   CaseReader r(g, name, max_elements);
   RefCase c;
   c.name = name;
-  c.op = r.str("op");
-  if (c.op != "na") fail("case '{}': unknown op '{}' (expected \"na\")", name, c.op);
-  c.params = r.na_params();
+  load_case_header(g, c);
+  if (c.op != "na") fail("case '{}': op '{}' is not the fused op \"na\"", name, c.op);
   const int rank = c.params.rank;
-  c.dtype = r.dtype();
-  const bool hf = r.heads_first();
-  c.layout = hf ? "heads_first" : "heads_last";
+  const bool hf = c.layout == "heads_first";
   const int nd = rank + 3;
 
   c.inputs.query = r.tensor("query", c.dtype, nd, hf, rank, true);
@@ -65,7 +76,29 @@ RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64
   return c;
 }
 
-void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend) {
+std::map<std::string, Tensor> load_candidate_tensors(const h5::Group& candidate_root, const RefCase& ref,
+                                                     std::int64_t max_elements) {
+  const std::string& name = ref.name;
+  if (!candidate_root.has_group(name)) fail("case '{}': the candidate file has no group '{}'", name, name);
+  const h5::Group g = candidate_root.subgroup(name);
+  const CaseReader r(g, name, max_elements);
+  const bool hf = r.heads_first();
+  std::map<std::string, Tensor> out;
+  for (const auto& [ds, expected] : ref.expected) {
+    if (!r.has(ds.c_str())) continue;
+    // Additional-KV tensors are [B, N, H, D] in both layouts; logsumexp has no head-dim axis.
+    const bool token_tensor = ds.find("additional") == std::string::npos;
+    // A candidate's NaN/Inf is a result to report, not a malformed file.
+    Tensor t = r.tensor(ds.c_str(), DType::f32, expected.dim(), hf, ref.params.rank, ds != "logsumexp", token_tensor,
+                        CaseReader::Values::any);
+    expect_case_shape(name, ds.c_str(), t, expected.shape());
+    out.emplace(ds, std::move(t));
+  }
+  if (out.empty()) fail("case '{}': the candidate holds none of the tensors the reference has", name);
+  return out;
+}
+
+void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend, bool compress) {
   const h5::Group g = root.create_group(c.name);
   const Problem p = validate_forward(c.params, c.inputs);
   g.write_attribute("op", c.op);
@@ -82,11 +115,11 @@ void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& 
       {"additional_value", &c.inputs.additional_value},
       {"grad_output", &c.grad_output}};
   for (const auto& [ds, t] : inputs) {
-    if (t->defined()) g.write_dataset(ds, *t);
+    if (t->defined()) g.write_dataset(ds, *t, compress);
   }
   for (const auto& [ds, t] : c.expected) {
     // Expected tensors are stored in the case's storage precision (float16 for fp16 cases).
-    g.write_dataset(ds, ds == "logsumexp" ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32));
+    g.write_dataset(ds, ds == "logsumexp" ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32), compress);
   }
 }
 

@@ -29,7 +29,7 @@ void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
   if (r.has("rpb")) c.qk.rpb = r.tensor("rpb", c.dtype, rank + 1, hf, rank, false, false);
   if (r.has("additional_key")) c.qk.additional_key = r.tensor("additional_key", c.dtype, 4, hf, rank, true, false);
   const Problem p = in_case(c.name, [&] { return validate_qk(c.params, c.qk); });
-  c.expected["attention"] = r.tensor("attention", DType::f32, nd, hf, rank, true, true, true);
+  c.expected["attention"] = r.tensor("attention", DType::f32, nd, hf, rank, true, true, CaseReader::Values::finite_or_neg_inf);
   expect_case_shape(c.name, "attention", c.expected["attention"], attention_shape(p));
   if (!r.has("grad_attention")) return;
   c.grad_result = r.tensor("grad_attention", c.dtype, nd, hf, rank, true);
@@ -50,7 +50,7 @@ void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
 
 void load_av(const CaseReader& r, bool hf, SplitCase& c) {
   const int rank = c.params.rank, nd = rank + 3;
-  c.av.attention = r.tensor("attention", c.dtype, nd, hf, rank, true, true, true);
+  c.av.attention = r.tensor("attention", c.dtype, nd, hf, rank, true, true, CaseReader::Values::finite_or_neg_inf);
   c.av.value = r.tensor("value", c.dtype, nd, hf, rank, true);
   if (r.has("additional_value"))
     c.av.additional_value = r.tensor("additional_value", c.dtype, 4, hf, rank, true, false);
@@ -80,7 +80,7 @@ void load_merge(const h5::Group& g, const CaseReader& r, bool hf, SplitCase& c) 
     fail("case '{}': dataset 'output_0' has {} axes, expected 4 to 6 ([B, *spatial, heads, dim])", c.name, axes);
   const int rank = axes - 3;
   auto out = [&](const std::string& ds, DType t) { return r.tensor(ds.c_str(), t, axes, hf, rank, true); };
-  auto lse = [&](const std::string& ds) { return r.tensor(ds.c_str(), DType::f32, axes - 1, hf, rank, false, true, true); };
+  auto lse = [&](const std::string& ds) { return r.tensor(ds.c_str(), DType::f32, axes - 1, hf, rank, false, true, CaseReader::Values::finite_or_neg_inf); };
   for (std::int64_t i = 0; i < parts[0]; ++i) {
     c.merge_outputs.push_back(out(fmt::format("output_{}", i), c.dtype));
     c.merge_lses.push_back(lse(fmt::format("logsumexp_{}", i)));
