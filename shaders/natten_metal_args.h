@@ -40,18 +40,23 @@ struct NattenFusedArgs {
   int rows;             // delta kernel: B * tokens * heads_q
 };
 
-// Split ops (qk with optional relative positional bias, av) and their backward kernels.
+// Split ops (qk with optional relative positional bias, av) and their backward kernels. Semantics
+// of natten/core/split.hpp: qk does not scale, attention has `window` slots then `extra_kv`
+// columns, slots a causal window lacks hold -infinity (qk) and get zero gradient.
 struct NattenSplitArgs {
   NattenAxis axis[3];
   int batch;
   int heads_q;
   int heads_kv;
-  int dim;        // q/k head dim (qk), value head dim (av)
-  int tokens;
-  int neighbors;  // prod(kernel): the last extent of the attention tensor
+  int dim;       // head dim the kernel reduces over or writes (q/k for qk, v for av)
+  int tokens;    // product of the spatial extents
+  int window;    // prod(kernel): window slots per query
+  int extra_kv;  // additional KV tokens (columns after the window)
+  int columns;   // window + extra_kv: last extent of the attention tensor
   int has_rpb;
-  int rpb_extent[3];  // 2 * kernel - 1 per axis (1 for axes >= rank)
-  float scale;        // multiplies q.k before the bias (1 = upstream 0.14 semantics)
+  int rpb_extent[3];    // 2 * kernel - 1 per axis (1 for axes >= rank)
+  int extra_keys_mode;  // gather kernels: 1 = the keys/values are the additional KV tokens
+  int work;             // work items (the grid is rounded up to whole threadgroups)
 };
 
 #endif  // NATTEN_METAL_ARGS_H

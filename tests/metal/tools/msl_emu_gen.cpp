@@ -29,6 +29,9 @@ std::string position(const std::string& attr, const std::string& type) {
   if (attr == "threadgroups_per_grid") v = "inv.threadgroups_per_grid";
   if (attr == "threads_per_threadgroup") v = "inv.threads_per_threadgroup";
   if (!v.empty()) return type == "uint3" ? "natten_emu_u3(" + v + ")" : v + "[0]";
+  if (attr == "thread_position_in_grid" && type == "uint") {  // 1-D grids only
+    return "(inv.threadgroup_position[0] * inv.threads_per_threadgroup[0] + inv.thread_index)";
+  }
   if (attr == "thread_index_in_threadgroup") return "inv.thread_index";
   if (attr == "thread_index_in_simdgroup") return "inv.simd_lane";
   if (attr == "simdgroup_index_in_threadgroup") return "inv.simdgroup";

@@ -14,7 +14,7 @@ namespace natten::metal {
 
 static_assert(std::is_standard_layout_v<NattenFusedArgs> && sizeof(NattenFusedArgs) == 34 * 4,
               "NattenFusedArgs must stay a flat struct of 4-byte fields (its MSL twin has the same layout)");
-static_assert(std::is_standard_layout_v<NattenSplitArgs> && sizeof(NattenSplitArgs) == 26 * 4,
+static_assert(std::is_standard_layout_v<NattenSplitArgs> && sizeof(NattenSplitArgs) == 29 * 4,
               "NattenSplitArgs must stay a flat struct of 4-byte fields");
 
 const char* role_name(Role r) {
@@ -276,6 +276,151 @@ LaunchSequence plan_backward(const Problem& p, const PlanOptions& o) {
     set_args(l, 8, a);
     seq.launches.push_back(l);
   }
+  return seq;
+}
+
+namespace {
+
+constexpr unsigned kElementwiseThreads = 256;
+
+std::int64_t window_slots(const Problem& p) {
+  std::int64_t w = 1;
+  for (int i = 0; i < kMaxRank; ++i) w *= p.axis(i).kernel_size;
+  return w;
+}
+
+NattenSplitArgs split_args(const Problem& p, int dim) {
+  NattenSplitArgs a{};
+  for (int i = 0; i < kMaxRank; ++i) {
+    a.axis[i] = p.axis(i);
+    a.rpb_extent[i] = 2 * a.axis[i].kernel_size - 1;
+  }
+  a.batch = static_cast<int>(p.batch);
+  a.heads_q = p.heads_q;
+  a.heads_kv = p.heads_kv;
+  a.dim = dim;
+  a.tokens = static_cast<int>(p.tokens());
+  a.window = static_cast<int>(window_slots(p));
+  a.extra_kv = static_cast<int>(p.extra_kv);
+  a.columns = a.window + a.extra_kv;
+  return a;
+}
+
+// One thread per work item, 1-D threadgroups of kElementwiseThreads.
+LaunchPlan elementwise(const std::string& kernel, std::vector<Binding> buffers, int args_index, NattenSplitArgs a,
+                       std::int64_t work) {
+  LaunchPlan l;
+  l.kernel = kernel;
+  l.buffers = std::move(buffers);
+  a.work = static_cast<int>(work);
+  l.threadgroups = {static_cast<unsigned>(ceil_div(work, kElementwiseThreads)), 1, 1};
+  l.threads = {kElementwiseThreads, 1, 1};
+  set_args(l, args_index, a);
+  return l;
+}
+
+void require_split_plannable(const Problem& p) {
+  const std::string why = why_split_unplannable(p);
+  if (!why.empty()) throw Unsupported("metal: " + why);
+}
+
+// dK (qk) or dV (av): the gather over inverse windows, then over every query for additional KV.
+void add_gathers(LaunchSequence& seq, const Problem& p, const std::string& sfx, int dim, Role weights, Role rows,
+                 Role out, Role extra_out) {
+  for (const bool extra_keys : {false, true}) {
+    if (extra_keys && p.extra_kv == 0) break;
+    NattenSplitArgs a = split_args(p, dim);
+    a.extra_keys_mode = extra_keys ? 1 : 0;
+    const std::int64_t keys = extra_keys ? p.extra_kv : p.tokens();
+    seq.launches.push_back(elementwise("natten_split_gather_" + sfx,
+                                       {{0, "weights", weights}, {1, "rows", rows}, {2, "out", extra_keys ? extra_out : out}},
+                                       3, a, p.batch * keys * p.heads_kv * dim));
+  }
+}
+
+}  // namespace
+
+std::string why_split_unplannable(const Problem& p) {
+  const std::string why = why_unplannable(p);
+  if (!why.empty()) return why;
+  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
+  const std::int64_t widest = rows * std::max<std::int64_t>({window_slots(p) + p.extra_kv, p.dim, p.dim_v});
+  if (widest > INT_MAX) return fmt::format("{} elements exceed the 32-bit thread indices of the split kernels", widest);
+  return {};
+}
+
+LaunchSequence plan_qk(const Problem& p, bool has_rpb) {
+  require_split_plannable(p);
+  NattenSplitArgs a = split_args(p, p.dim);
+  a.has_rpb = has_rpb ? 1 : 0;
+  const bool extra = p.extra_kv > 0;
+  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
+  return {{},
+          {elementwise("natten_qk_" + dtype_suffix(p.dtype),
+                       {{0, "q", Role::query},
+                        {1, "k", Role::key},
+                        {2, "rpb", has_rpb ? Role::rpb : Role::key},
+                        {3, "additional_k", extra ? Role::additional_key : Role::key},
+                        {4, "attn", Role::attention}},
+                       5, a, rows * a.columns)}};
+}
+
+LaunchSequence plan_qk_backward(const Problem& p, bool has_rpb) {
+  require_split_plannable(p);
+  const std::string sfx = dtype_suffix(p.dtype);
+  const bool extra = p.extra_kv > 0;
+  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
+  LaunchSequence seq;
+  seq.launches.push_back(elementwise("natten_qk_bwd_dq_" + sfx,
+                                     {{0, "d_attn", Role::d_attention},
+                                      {1, "k", Role::key},
+                                      {2, "additional_k", extra ? Role::additional_key : Role::key},
+                                      {3, "d_q", Role::d_query}},
+                                     4, split_args(p, p.dim), rows * p.dim));
+  add_gathers(seq, p, sfx, p.dim, Role::d_attention, Role::query, Role::d_key, Role::d_additional_key);
+  if (has_rpb) {  // one simdgroup per bias entry, 8 per threadgroup
+    NattenSplitArgs a = split_args(p, p.dim);
+    a.has_rpb = 1;
+    a.work = p.heads_q * a.rpb_extent[0] * a.rpb_extent[1] * a.rpb_extent[2];
+    LaunchPlan l;
+    l.kernel = "natten_qk_bwd_drpb_" + sfx;
+    l.buffers = {{0, "d_attn", Role::d_attention}, {1, "d_rpb", Role::d_rpb}};
+    const int per_group = 8;
+    l.threadgroups = {static_cast<unsigned>(ceil_div(a.work, per_group)), 1, 1};
+    l.threads = {static_cast<unsigned>(NATTEN_SIMD_WIDTH * per_group), 1, 1};
+    set_args(l, 2, a);
+    seq.launches.push_back(l);
+  }
+  return seq;
+}
+
+LaunchSequence plan_av(const Problem& p) {
+  require_split_plannable(p);
+  const bool extra = p.extra_kv > 0;
+  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
+  return {{},
+          {elementwise("natten_av_" + dtype_suffix(p.dtype),
+                       {{0, "attn", Role::attention},
+                        {1, "v", Role::value},
+                        {2, "additional_v", extra ? Role::additional_value : Role::value},
+                        {3, "out", Role::output}},
+                       4, split_args(p, p.dim_v), rows * p.dim_v)}};
+}
+
+LaunchSequence plan_av_backward(const Problem& p) {
+  require_split_plannable(p);
+  const std::string sfx = dtype_suffix(p.dtype);
+  const bool extra = p.extra_kv > 0;
+  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
+  LaunchSequence seq;
+  NattenSplitArgs a = split_args(p, p.dim_v);
+  seq.launches.push_back(elementwise("natten_av_bwd_dattn_" + sfx,
+                                     {{0, "d_out", Role::d_output},
+                                      {1, "v", Role::value},
+                                      {2, "additional_v", extra ? Role::additional_value : Role::value},
+                                      {3, "d_attn", Role::d_attention}},
+                                     4, a, rows * a.columns));
+  add_gathers(seq, p, sfx, p.dim_v, Role::attention, Role::d_output, Role::d_value, Role::d_additional_value);
   return seq;
 }
 

@@ -86,4 +86,12 @@ std::string why_unplannable(const Problem& problem);
 LaunchSequence plan_forward(const Problem& problem, const PlanOptions& options = {});
 LaunchSequence plan_backward(const Problem& problem, const PlanOptions& options = {});
 
+// Split ops (natten/core/split.hpp semantics). qk: the problem's dim is the q/k head dim; av: its
+// dim_v is the value head dim. Additional KV columns come from problem.extra_kv.
+std::string why_split_unplannable(const Problem& problem);
+LaunchSequence plan_qk(const Problem& problem, bool has_rpb);
+LaunchSequence plan_qk_backward(const Problem& problem, bool has_rpb);
+LaunchSequence plan_av(const Problem& problem);
+LaunchSequence plan_av_backward(const Problem& problem);
+
 }  // namespace natten::metal
