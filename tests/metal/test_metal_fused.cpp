@@ -60,7 +60,7 @@ class FusedSweep : public ::testing::TestWithParam<DType> {};
 
 TEST_P(FusedSweep, MatchesReferenceInEveryThreadOrder) {
   std::mt19937_64 rng(0x5eed0 + static_cast<unsigned>(GetParam()));
-  for (int i = 0; i < 9; ++i) {
+  for (int i = 0; i < 15; ++i) {
     const Problem p = natten::testing::random_problem(rng, GetParam(), small_limits());
     check_problem(p, rng, kOrders[i % 3], PlanOptions{});
   }

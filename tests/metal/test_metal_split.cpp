@@ -196,7 +196,7 @@ TEST_P(SplitSweep, MatchesBruteForce) {
   lim.max_tokens = 40;
   lim.max_dim = 8;
   const ThreadOrder orders[] = {ThreadOrder::forward, ThreadOrder::reverse, ThreadOrder::shuffled};
-  for (int i = 0; i < 9; ++i) {
+  for (int i = 0; i < 15; ++i) {
     check_split(natten::testing::random_problem(rng, GetParam(), lim), rng, orders[i % 3], i % 2 == 0);
   }
 }

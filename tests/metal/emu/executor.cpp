@@ -3,6 +3,7 @@
 #include <ucontext.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <numeric>
@@ -19,7 +20,77 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
+// Context switching. On x86-64 a few instructions save the callee-saved registers and swap stacks;
+// glibc's swapcontext also saves the signal mask with a system call per switch, which made the
+// emulation several times slower. Other platforms use ucontext.
+#if defined(__x86_64__) && defined(__linux__)
+#define NATTEN_EMU_FAST_SWITCH 1
+extern "C" void natten_emu_switch(void** save_sp, void* load_sp);
+asm(R"(
+  .text
+  .globl natten_emu_switch
+  .type natten_emu_switch, @function
+natten_emu_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size natten_emu_switch, .-natten_emu_switch
+  .section .note.GNU-stack,"",@progbits
+  .text
+)");
+#endif
+
 namespace natten_emu {
+
+namespace {
+
+struct Context {
+#ifdef NATTEN_EMU_FAST_SWITCH
+  void* sp = nullptr;
+#else
+  ucontext_t uc{};
+#endif
+};
+
+void switch_context(Context& from, Context& to) {
+#ifdef NATTEN_EMU_FAST_SWITCH
+  natten_emu_switch(&from.sp, to.sp);
+#else
+  swapcontext(&from.uc, &to.uc);
+#endif
+}
+
+// Prepares `c` to start running entry() (which must never return) on the given stack.
+void make_context(Context& c, char* stack, std::size_t bytes, void (*entry)()) {
+#ifdef NATTEN_EMU_FAST_SWITCH
+  auto top = reinterpret_cast<std::uintptr_t>(stack + bytes) & ~std::uintptr_t{15};
+  auto* sp = reinterpret_cast<void**>(top);
+  *--sp = nullptr;                              // entry's (never used) return address
+  *--sp = reinterpret_cast<void*>(entry);       // popped by `ret` in natten_emu_switch
+  for (int i = 0; i < 6; ++i) *--sp = nullptr;  // rbp rbx r12-r15
+  c.sp = sp;
+#else
+  getcontext(&c.uc);
+  c.uc.uc_stack.ss_sp = stack;
+  c.uc.uc_stack.ss_size = bytes;
+  c.uc.uc_link = nullptr;
+  makecontext(&c.uc, entry, 0);
+#endif
+}
+
+}  // namespace
 
 const char* order_name(ThreadOrder o) {
   switch (o) {
@@ -35,7 +106,7 @@ namespace {
 // Fiber stacks are large enough for the shader functions plus sanitizer frames of the runtime.
 constexpr std::size_t kStackBytes = 256 * 1024;
 
-enum class State { runnable, at_barrier, in_collective, leaving_collective, done };
+enum class State { runnable, at_barrier, in_collective, done };
 
 struct Site {
   const char* file = nullptr;
@@ -51,22 +122,27 @@ struct Site {
 std::string where(const Site& s) { return std::string(s.file ? s.file : "?") + ":" + std::to_string(s.line); }
 
 struct Fiber {
-  ucontext_t context{};
+  Context context;
   std::unique_ptr<char[]> stack;
   State state = State::done;
   Site site;
   Invocation inv{};
   void* fake_stack = nullptr;  // ASan bookkeeping while switched out
+  unsigned collectives = 0;    // collectives this thread has entered (selects the slot buffer)
 };
 
-// Collective slots of one simdgroup: kSimdWidth lanes of up to 64 bytes each.
+// Collective slots of one simdgroup: kSimdWidth lanes of up to 64 bytes each, double-buffered by
+// the parity of the collective's sequence number. A lane can only write the buffer of collective
+// n + 2 after every lane has arrived at collective n + 1, i.e. after all of them read collective
+// n's values, so one scheduling point per collective suffices.
 constexpr std::size_t kSlotBytes = 64;
+constexpr std::size_t kSlotBuffers = 2;
 
 struct Scheduler {
   const Dispatch* dispatch = nullptr;
   std::vector<Fiber> fibers;
-  std::vector<unsigned char> slots;  // [simdgroup][lane][kSlotBytes]
-  ucontext_t main_context{};
+  std::vector<unsigned char> slots;  // [simdgroup][buffer][lane][kSlotBytes]
+  Context main_context;
   Fiber* running = nullptr;
   const void* main_stack_bottom = nullptr;
   std::size_t main_stack_size = 0;
@@ -92,7 +168,7 @@ void yield_to_scheduler(bool dying) {
 #else
   (void)dying;
 #endif
-  swapcontext(&f.context, &s.main_context);
+  switch_context(f.context, s.main_context);
 #ifdef NATTEN_EMU_ASAN
   __sanitizer_finish_switch_fiber(f.fake_stack, &s.main_stack_bottom, &s.main_stack_size);
 #endif
@@ -114,7 +190,7 @@ void resume(Scheduler& s, Fiber& f) {
 #ifdef NATTEN_EMU_ASAN
   __sanitizer_start_switch_fiber(&s.main_fake_stack, f.stack.get(), kStackBytes);
 #endif
-  swapcontext(&s.main_context, &f.context);
+  switch_context(s.main_context, f.context);
 #ifdef NATTEN_EMU_ASAN
   __sanitizer_finish_switch_fiber(s.main_fake_stack, nullptr, nullptr);
 #endif
@@ -147,7 +223,7 @@ bool release_blocked(Scheduler& s) {
     const std::size_t last = std::min(n, first + kSimdWidth);
     const Fiber* collective = nullptr;
     for (std::size_t i = first; i < last; ++i) {
-      if (s.fibers[i].state == State::in_collective || s.fibers[i].state == State::leaving_collective) {
+      if (s.fibers[i].state == State::in_collective) {
         collective = &s.fibers[i];
         break;
       }
@@ -155,7 +231,7 @@ bool release_blocked(Scheduler& s) {
     if (collective == nullptr) continue;
     for (std::size_t i = first; i < last; ++i) {
       const Fiber& f = s.fibers[i];
-      if (f.state != collective->state || !(f.site == collective->site)) {
+      if (f.state != State::in_collective || !(f.site == collective->site) || f.collectives != collective->collectives) {
         const std::string other = f.state == State::done         ? "has finished"
                                   : f.state == State::at_barrier ? "waits at a barrier at " + where(f.site)
                                                                  : "is at " + std::string(f.site.op) + " at " + where(f.site);
@@ -213,7 +289,8 @@ const void* collective_enter(const void* value, std::size_t size, const char* op
   Fiber& f = current_fiber();
   Scheduler& s = *g_scheduler;
   if (size > kSlotBytes) throw DispatchError(std::string(op) + ": value too large for the emulator");
-  unsigned char* group = s.slots.data() + std::size_t{f.inv.simdgroup} * kSimdWidth * kSlotBytes;
+  const std::size_t buffer = std::size_t{f.inv.simdgroup} * kSlotBuffers + (f.collectives++ % kSlotBuffers);
+  unsigned char* group = s.slots.data() + buffer * kSimdWidth * kSlotBytes;
   std::memcpy(group + std::size_t{f.inv.simd_lane} * size, value, size);
   f.site = Site{file, line, op, size};
   f.state = State::in_collective;
@@ -222,11 +299,7 @@ const void* collective_enter(const void* value, std::size_t size, const char* op
   return group;
 }
 
-void collective_leave() {
-  Fiber& f = current_fiber();
-  f.state = State::leaving_collective;  // same site: lanes must all leave before any re-enters
-  yield_to_scheduler(false);
-}
+void collective_leave() {}
 
 void run(const Dispatch& d) {
   if (d.entry == nullptr) throw DispatchError(d.kernel + ": no emulated kernel");
@@ -239,7 +312,7 @@ void run(const Dispatch& d) {
   s.fibers.resize(per_group);
   for (Fiber& f : s.fibers) f.stack.reset(new char[kStackBytes]);
   const unsigned simdgroups = (per_group + kSimdWidth - 1) / kSimdWidth;
-  s.slots.assign(std::size_t{simdgroups} * kSimdWidth * kSlotBytes, 0);
+  s.slots.assign(std::size_t{simdgroups} * kSlotBuffers * kSimdWidth * kSlotBytes, 0);
 
   std::vector<std::vector<unsigned char>> tg_memory(d.threadgroup_bytes.size());
   const std::size_t total_groups = std::size_t{d.threadgroups[0]} * d.threadgroups[1] * d.threadgroups[2];
@@ -273,11 +346,8 @@ void run(const Dispatch& d) {
       inv.simd_size = std::min(kSimdWidth, per_group - inv.simdgroup * kSimdWidth);
       f.state = State::runnable;
       f.site = Site{};
-      getcontext(&f.context);
-      f.context.uc_stack.ss_sp = f.stack.get();
-      f.context.uc_stack.ss_size = kStackBytes;
-      f.context.uc_link = nullptr;
-      makecontext(&f.context, &fiber_main, 0);
+      f.collectives = 0;
+      make_context(f.context, f.stack.get(), kStackBytes, &fiber_main);
     }
     for (;;) {
       for (std::size_t t : ordering(per_group, d.order, rng)) {

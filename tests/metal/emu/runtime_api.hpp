@@ -38,7 +38,8 @@ void barrier(const char* file, int line);
 
 // Lockstep collective of a simdgroup: every lane deposits `size` bytes and blocks until all lanes
 // of its simdgroup have arrived at the same collective. Returns the lanes' values (lane-major,
-// `size` bytes each) and their count; the caller combines them and then calls collective_leave().
+// `size` bytes each, valid until the lane's next collective) and their count; the caller combines
+// them and then calls collective_leave().
 const void* collective_enter(const void* value, std::size_t size, const char* op, const char* file, int line,
                              unsigned* lanes);
 void collective_leave();
