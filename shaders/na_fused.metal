@@ -109,7 +109,7 @@ inline void natten_fwd_body(device const T* q, device const T* k, device const T
     NattenOnline st;
     st.m = -1.0e30f;  // finite: stays correct under fast math
     st.l = 0.0f;
-    st.acc = 0.0f;
+    st.acc = float4(0.0f);
     if (staged) {
       for (int o0 = u.start.v[0]; o0 < u.end.v[0]; o0 += a.chunk[0]) {
         for (int o1 = u.start.v[1]; o1 < u.end.v[1]; o1 += a.chunk[1]) {
@@ -232,7 +232,7 @@ inline void natten_dq_body(device const T* q, device const T* k, device const T*
     natten_stage_tile(a, t, sdo, d_o, b, h, a.heads_q, a.dim_v, tid, nthreads);
   }
   for (int pass = 0; pass < natten_passes(a.dim); ++pass) {
-    float4 acc = 0.0f;
+    float4 acc = float4(0.0f);
     if (staged) {
       for (int o0 = u.start.v[0]; o0 < u.end.v[0]; o0 += a.chunk[0]) {
         for (int o1 = u.start.v[1]; o1 < u.end.v[1]; o1 += a.chunk[1]) {
@@ -372,8 +372,8 @@ inline void natten_dkv_body(device const T* q, device const T* k, device const T
   const int passes = natten_passes(max(a.dim, a.dim_v));
   for (int pass = 0; pass < passes; ++pass) {
     NattenKeyGrad acc;
-    acc.dk = 0.0f;
-    acc.dv = 0.0f;
+    acc.dk = float4(0.0f);
+    acc.dv = float4(0.0f);
     for (int hq = kvh * group; hq < (kvh + 1) * group; ++hq) {
       if (staged) {
         for (int o0 = u.start.v[0]; o0 < u.end.v[0]; o0 += a.chunk[0]) {

@@ -8,7 +8,9 @@
 #include <set>
 
 #include "msl_source.hpp"
+#include "natten/backend.hpp"
 #include "natten/backend/metal/metal_plan.hpp"
+#include "natten/core/error.hpp"
 #include "support/random_problem.hpp"
 
 namespace natten::metal {
@@ -183,6 +185,26 @@ TEST(MetalShaderLint, RejectsEachForbiddenConstruct) {
                                "{ threadgroup float* p = t; o[0] = p[0]; }")
                   .empty());
 }
+
+#ifndef __APPLE__
+// Off Apple the registry still lists `metal`, unavailable, and asking for it says why.
+TEST(MetalRegistry, ListedAsUnavailableWithAReason) {
+  bool listed = false;
+  for (const BackendInfo& b : list_backends()) {
+    if (b.name != "metal") continue;
+    listed = true;
+    EXPECT_FALSE(b.available);
+    EXPECT_NE(b.unavailable_reason.find("Apple"), std::string::npos) << b.unavailable_reason;
+  }
+  EXPECT_TRUE(listed);
+  try {
+    make_backend("metal");
+    FAIL() << "make_backend(\"metal\") succeeded off Apple";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("-DNATTEN_METAL=ON"), std::string::npos) << e.what();
+  }
+}
+#endif
 
 TEST(MetalShaderParse, ReadsKernelSignatures) {
   const auto ks = natten_msl::parse_kernels(
