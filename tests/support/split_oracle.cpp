@@ -31,8 +31,8 @@ BruteSlot locate(const Problem& p, std::int64_t query, std::int64_t key) {
     const NattenRange w = natten_window(ax, natten_group_length(ax, g), static_cast<int>(qc[a] / d));
     const std::int64_t kpos = kc[a] / d;
     if (kpos < w.start || kpos >= w.end) return {};
-    r.slot = r.slot * ax.kernel + (kpos - w.start);
-    r.bias = r.bias * (2 * ax.kernel - 1) + (kc[a] - qc[a]) / d + ax.kernel - 1;
+    r.slot = r.slot * ax.kernel_size + (kpos - w.start);
+    r.bias = r.bias * (2 * ax.kernel_size - 1) + (kc[a] - qc[a]) / d + ax.kernel_size - 1;
   }
   return r;
 }

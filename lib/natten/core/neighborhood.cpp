@@ -25,7 +25,7 @@ std::string why_not_full_attention(const Problem& p) {
     for (int j = 0; j < ax.length; ++j) {
       const NattenRange r = natten_window(ax, ax.length, j);
       if (r.start != 0 || r.end != ax.length)
-        return fmt::format("axis {}: kernel {} < length {}", a, ax.kernel, ax.length);
+        return fmt::format("axis {}: kernel {} < length {}", a, ax.kernel_size, ax.length);
     }
   }
   return {};

@@ -90,7 +90,7 @@ void for_each_window_slot(const Problem& p, std::int64_t query_token, F&& f) {
   std::array<int, kMaxRank> k{};
   for (int a = 0; a < kMaxRank; ++a) {
     s[a] = window_span(p, a, c[a]);
-    k[a] = p.axis(a).kernel;
+    k[a] = p.axis(a).kernel_size;
   }
   // Bias offset along axis a of key index i: (key - query) / dilation + K - 1, exact because the
   // key and the query share a dilation group.
