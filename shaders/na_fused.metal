@@ -51,39 +51,6 @@ inline void natten_fwd_extra(QP qr, device const T* ak, device const T* av, cons
   }
 }
 
-// Position of this simdgroup's query or key inside the tile, and whether the tile owns it.
-struct NattenSlot {
-  NattenLane3 pos;
-  bool active;
-  int token;
-};
-
-inline NattenSlot natten_slot(constant NattenFusedArgs& a, NattenTile t, uint sg) {
-  NattenSlot s;
-  const NattenLane3 in_tile = natten_tile_local(a, sg);
-  s.active = natten_tile_owns(t, in_tile);
-  for (int ax = 0; ax < 3; ++ax) s.pos.v[ax] = t.first.v[ax] + in_tile.v[ax];
-  s.token = s.active ? natten_token_of(a, t, s.pos) : 0;
-  return s;
-}
-
-inline int natten_tile_size(constant NattenFusedArgs& a) { return a.tile[0] * a.tile[1] * a.tile[2]; }
-inline int natten_chunk_size(constant NattenFusedArgs& a) { return a.chunk[0] * a.chunk[1] * a.chunk[2]; }
-
-// Stages `width` elements of the rows of the tile's own tokens (zeros for positions it does not
-// own) into dst[tile position][width].
-template <typename T>
-inline void natten_stage_tile(constant NattenFusedArgs& a, NattenTile t, threadgroup float* dst, device const T* src,
-                              int b, int head, int heads, int width, uint tid, uint nthreads) {
-  const int n = natten_tile_size(a) * width;
-  for (int e = int(tid); e < n; e += int(nthreads)) {
-    const int r = e / width;
-    const NattenSlot s = natten_slot(a, t, uint(r));
-    dst[e] = s.active ? natten_to_float(src[natten_row(b, s.token, head, a.tokens, heads, width) + (e - r * width)])
-                      : 0.0f;
-  }
-}
-
 template <typename T>
 inline void natten_fwd_body(device const T* q, device const T* k, device const T* v, device const T* ak,
                             device const T* av, device T* out, device float* lse, constant NattenFusedArgs& a,

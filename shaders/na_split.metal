@@ -5,10 +5,15 @@
 // window, first axis slowest; bias index per axis (key - query) / dilation + K - 1; causal slots
 // without a key hold -infinity and get no gradient; stride uses the leader's window).
 //
-// These ops move an attention tensor as large as their inputs through memory, so they are
-// bandwidth-bound: one thread per output element, reading rows straight from device memory, and
-// every reduction is a gather in a fixed order (no atomics: dK/dV gather over the inverse window,
-// d_rpb reduces each bias entry in one simdgroup).
+// Work split. The window-side kernels (qk, av, and their twins d_attention of av and dQ of qk) work
+// like the fused forward: a threadgroup owns a tile of queries of one dilation group and one head,
+// stages the union of the tile's windows (K or V rows, as float) in threadgroup memory chunk by
+// chunk, and every query reads its keys from there. qk and d_attention compute one dot product
+// per (query, column): the threads of the threadgroup share those pairs, so no lane idles when
+// the head dim or the window is small. av and dQ accumulate a weighted sum of rows: a query's
+// columns are shared by `lanes_per_query` threads (a power of two near the head dim), so a
+// simdgroup serves several queries when the head is narrow. No atomics anywhere: dK/dV gather
+// over the inverse window and d_rpb reduces each bias entry in one simdgroup, in a fixed order.
 #include "natten_metal_common.h"
 
 // Window of one query token: per axis the dilation group, the query's group position and the
@@ -18,16 +23,6 @@ struct NattenQueryWindow {
   NattenLane3 pos;
   NattenBox box;
 };
-
-inline NattenAxis natten_split_axis(constant NattenSplitArgs& a, int ax) {
-  NattenAxis r;
-  r.length = a.axis[ax].length;
-  r.kernel_size = a.axis[ax].kernel_size;
-  r.stride = a.axis[ax].stride;
-  r.dilation = a.axis[ax].dilation;
-  r.causal = a.axis[ax].causal;
-  return r;
-}
 
 inline NattenLane3 natten_split_coords(constant NattenSplitArgs& a, int token) {
   NattenLane3 c;
@@ -49,7 +44,7 @@ inline NattenQueryWindow natten_split_window(constant NattenSplitArgs& a, int to
   NattenQueryWindow w;
   const NattenLane3 c = natten_split_coords(a, token);
   for (int ax = 0; ax < 3; ++ax) {
-    const NattenAxis axis = natten_split_axis(a, ax);
+    const NattenAxis axis = natten_axis(a, ax);
     w.group.v[ax] = c.v[ax] % axis.dilation;
     w.pos.v[ax] = c.v[ax] / axis.dilation;
     const int glen = natten_group_length(axis, w.group.v[ax]);
@@ -94,63 +89,183 @@ inline float natten_split_dot(PA x, PB y, int n) {
   return s;
 }
 
-// ---- qk ------------------------------------------------------------------------------------------
-// One thread per attention element (row = (b, i, h), column).
+inline bool natten_box_contains(NattenBox c, NattenLane3 p) {
+  bool in = true;
+  for (int ax = 0; ax < 3; ++ax) in = in && p.v[ax] >= c.start.v[ax] && p.v[ax] < c.end.v[ax];
+  return in;
+}
+
+// Value of window slot `key` of a query at position qpos: x . y (+ the query head's bias).
+template <typename XP, typename YP, typename T>
+inline float natten_slot_value(XP xr, YP yr, device const T* rpb, constant NattenSplitArgs& a, int h,
+                               NattenLane3 qpos, NattenLane3 key) {
+  float v = natten_split_dot(xr, yr, a.dim);
+  if (a.has_rpb != 0) v += natten_to_float(rpb[natten_split_bias(a, h, qpos, key)]);
+  return v;
+}
+
+// ---- tiled dot products: qk and d_attention of av ----------------------------------------------
+// out[row, col] = x_row . y_key(col) (+ rpb) for window slots, x_row . ey[col - window] for the
+// additional columns, and `empty` in slots a causal window lacks. qk: x = q, y = k, empty = -inf;
+// d_attention of av: x = dO, y = v, empty = 0 and no bias. The threads share the (query, column)
+// pairs of the tile; each output element is written exactly once (its key lies in one chunk).
 template <typename T>
-inline void natten_qk_body(device const T* q, device const T* k, device const T* rpb, device const T* ak,
-                           device T* attn, constant NattenSplitArgs& a, uint gid) {
-  if (int(gid) >= a.work) return;
-  const int col = int(gid) % a.columns;
-  const int row = int(gid) / a.columns;  // (b * tokens + i) * heads_q + h
-  const int h = row % a.heads_q;
-  const int i = (row / a.heads_q) % a.tokens;
-  const int b = row / (a.heads_q * a.tokens);
+inline void natten_split_dot_body(device const T* x, device const T* y, device const T* rpb, device const T* ey,
+                                  device T* out, constant NattenSplitArgs& a, float empty, threadgroup float* smem,
+                                  uint3 tg, uint tid, uint nthreads) {
+  const int b = int(tg.z);
+  const int h = int(tg.y);
   const int kvh = h / (a.heads_q / a.heads_kv);
-  device const T* qr = q + long(row) * a.dim;
-  float value;
-  if (col >= a.window) {
-    value = natten_split_dot(qr, ak + natten_row(b, col - a.window, kvh, a.extra_kv, a.heads_kv, a.dim), a.dim);
-  } else {
-    const NattenQueryWindow w = natten_split_window(a, i, 0);
+  const NattenTile t = natten_tile(a, tg.x);
+  const int pairs = natten_tile_size(a) * a.columns;
+  const bool staged = a.chunk[0] > 0;
+  // Threadgroup memory: x rows of the tile | y rows of the chunk.
+  threadgroup float* sx = smem;
+  threadgroup float* sy = sx + natten_tile_size(a) * a.dim;
+  if (staged) natten_stage_tile(a, t, sx, x, b, h, a.heads_q, a.dim, tid, nthreads);
+  threadgroup_barrier(mem_flags::mem_threadgroup);
+  // Columns that need no staged key: additional tokens, empty causal slots, and (unstaged) all.
+  for (int e = int(tid); e < pairs; e += int(nthreads)) {
+    const int ql = e / a.columns;
+    const int col = e - ql * a.columns;
+    const NattenSlot me = natten_slot(a, t, uint(ql));
+    if (!me.active) continue;
+    const long row = natten_row(b, me.token, h, a.tokens, a.heads_q, 1);
+    device const T* xr = x + row * a.dim;
+    if (col >= a.window) {
+      device const T* er = ey + natten_row(b, col - a.window, kvh, a.extra_kv, a.heads_kv, a.dim);
+      natten_store(out, row * a.columns + col,
+                   staged ? natten_split_dot(sx + ql * a.dim, er, a.dim) : natten_split_dot(xr, er, a.dim));
+      continue;
+    }
     NattenLane3 key;
-    if (natten_split_slot_key(a, w.box, col, key)) {
-      const int kt = natten_split_token(a, w.group, key);
-      value = natten_split_dot(qr, k + natten_row(b, kt, kvh, a.tokens, a.heads_kv, a.dim), a.dim);
-      if (a.has_rpb != 0) value += natten_to_float(rpb[natten_split_bias(a, h, w.pos, key)]);
-    } else {
-      value = -INFINITY;
+    if (!natten_split_slot_key(a, natten_point_box(a, t, me.pos, 0), col, key)) {
+      natten_store(out, row * a.columns + col, empty);
+    } else if (!staged) {
+      device const T* yr = y + natten_row(b, natten_token_of(a, t, key), kvh, a.tokens, a.heads_kv, a.dim);
+      natten_store(out, row * a.columns + col, natten_slot_value(xr, yr, rpb, a, h, me.pos, key));
     }
   }
-  natten_store(attn, long(gid), value);
+  if (!staged) return;
+  const NattenBox u = natten_tile_union(a, t, 0);
+  for (int o0 = u.start.v[0]; o0 < u.end.v[0]; o0 += a.chunk[0]) {
+    for (int o1 = u.start.v[1]; o1 < u.end.v[1]; o1 += a.chunk[1]) {
+      for (int o2 = u.start.v[2]; o2 < u.end.v[2]; o2 += a.chunk[2]) {
+        NattenLane3 origin;
+        origin.v[0] = o0;
+        origin.v[1] = o1;
+        origin.v[2] = o2;
+        const NattenBox c = natten_chunk(a, u, origin);
+        threadgroup_barrier(mem_flags::mem_threadgroup);  // previous chunk fully consumed
+        natten_stage_box(a, t, c, sy, y, b, kvh, a.heads_kv, a.dim, tid, nthreads);
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        for (int e = int(tid); e < pairs; e += int(nthreads)) {
+          const int ql = e / a.columns;
+          const int col = e - ql * a.columns;
+          if (col >= a.window) continue;
+          const NattenSlot me = natten_slot(a, t, uint(ql));
+          NattenLane3 key;
+          if (!me.active || !natten_split_slot_key(a, natten_point_box(a, t, me.pos, 0), col, key) ||
+              !natten_box_contains(c, key)) {
+            continue;
+          }
+          const long row = natten_row(b, me.token, h, a.tokens, a.heads_q, 1);
+          natten_store(out, row * a.columns + col,
+                       natten_slot_value(sx + ql * a.dim, sy + natten_box_index(c, key) * a.dim, rpb, a, h, me.pos, key));
+        }
+      }
+    }
+  }
 }
 
-// dQ[row, d] = sum over the row's slots of dA * k (+ additional keys). One thread per element.
+// ---- tiled weighted sums: av and dQ of qk -------------------------------------------------------
+// out[row, d] = sum over the window's keys of w[row, slot] * y_key[d], plus w[row, window + e] *
+// ey[e][d] for the additional tokens. av: w = attention, y = v; dQ of qk: w = dA, y = k. Slots
+// without a key are never read (they may hold -inf or NaN). Thread tid serves query
+// tid / lanes_per_query of the tile and columns lane, lane + lanes_per_query, ... of it.
 template <typename T>
-inline void natten_qk_dq_body(device const T* d_attn, device const T* k, device const T* ak, device T* dq,
-                              constant NattenSplitArgs& a, uint gid) {
-  if (int(gid) >= a.work) return;
-  const int d = int(gid) % a.dim;
-  const int row = int(gid) / a.dim;
-  const int h = row % a.heads_q;
-  const int i = (row / a.heads_q) % a.tokens;
-  const int b = row / (a.heads_q * a.tokens);
+inline void natten_split_weighted_body(device const T* w, device const T* y, device const T* ey, device T* out,
+                                       constant NattenSplitArgs& a, threadgroup float* sy, uint3 tg, uint tid,
+                                       uint nthreads) {
+  const int b = int(tg.z);
+  const int h = int(tg.y);
   const int kvh = h / (a.heads_q / a.heads_kv);
-  device const T* da = d_attn + long(row) * a.columns;
-  const NattenQueryWindow w = natten_split_window(a, i, 0);
-  float s = 0.0f;
-  for (int slot = 0; slot < a.window; ++slot) {
-    NattenLane3 key;
-    if (!natten_split_slot_key(a, w.box, slot, key)) continue;
-    const int kt = natten_split_token(a, w.group, key);
-    s += natten_to_float(da[slot]) * natten_to_float(k[natten_row(b, kt, kvh, a.tokens, a.heads_kv, a.dim) + d]);
+  const NattenTile t = natten_tile(a, tg.x);
+  const int width = a.lanes_per_query;
+  const int ql = int(tid) / width;
+  const int lane = int(tid) - ql * width;
+  NattenSlot me = natten_slot(a, t, uint(ql));
+  me.active = me.active && ql < natten_tile_size(a);  // threads past the tile only help staging
+  const NattenBox window = natten_point_box(a, t, me.pos, 0);
+  const long row = natten_row(b, me.token, h, a.tokens, a.heads_q, 1);
+  device const T* wr = w + row * a.columns;
+  const bool staged = a.chunk[0] > 0;
+  const NattenBox u = natten_tile_union(a, t, 0);
+  const int per_pass = width * NATTEN_COLS_PER_LANE;
+  for (int pass = 0; pass * per_pass < a.dim; ++pass) {
+    float4 acc = float4(0.0f);
+    if (staged) {
+      for (int o0 = u.start.v[0]; o0 < u.end.v[0]; o0 += a.chunk[0]) {
+        for (int o1 = u.start.v[1]; o1 < u.end.v[1]; o1 += a.chunk[1]) {
+          for (int o2 = u.start.v[2]; o2 < u.end.v[2]; o2 += a.chunk[2]) {
+            NattenLane3 origin;
+            origin.v[0] = o0;
+            origin.v[1] = o1;
+            origin.v[2] = o2;
+            const NattenBox c = natten_chunk(a, u, origin);
+            threadgroup_barrier(mem_flags::mem_threadgroup);  // previous chunk fully consumed
+            natten_stage_box(a, t, c, sy, y, b, kvh, a.heads_kv, a.dim, tid, nthreads);
+            threadgroup_barrier(mem_flags::mem_threadgroup);
+            if (!me.active) continue;
+            const NattenBox x = natten_intersect(window, c);
+            NattenLane3 p;
+            for (p.v[0] = x.start.v[0]; p.v[0] < x.end.v[0]; ++p.v[0]) {
+              for (p.v[1] = x.start.v[1]; p.v[1] < x.end.v[1]; ++p.v[1]) {
+                for (p.v[2] = x.start.v[2]; p.v[2] < x.end.v[2]; ++p.v[2]) {
+                  const float weight = natten_to_float(wr[natten_split_slot(a, window, p)]);
+                  threadgroup const float* yr = sy + natten_box_index(c, p) * a.dim;
+                  for (int k = 0; k < NATTEN_COLS_PER_LANE; ++k) {
+                    const int col = pass * per_pass + k * width + lane;
+                    if (col < a.dim) acc[k] += weight * yr[col];
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    } else if (me.active) {
+      NattenLane3 p;
+      for (p.v[0] = window.start.v[0]; p.v[0] < window.end.v[0]; ++p.v[0]) {
+        for (p.v[1] = window.start.v[1]; p.v[1] < window.end.v[1]; ++p.v[1]) {
+          for (p.v[2] = window.start.v[2]; p.v[2] < window.end.v[2]; ++p.v[2]) {
+            const float weight = natten_to_float(wr[natten_split_slot(a, window, p)]);
+            device const T* yr = y + natten_row(b, natten_token_of(a, t, p), kvh, a.tokens, a.heads_kv, a.dim);
+            for (int k = 0; k < NATTEN_COLS_PER_LANE; ++k) {
+              const int col = pass * per_pass + k * width + lane;
+              if (col < a.dim) acc[k] += weight * natten_to_float(yr[col]);
+            }
+          }
+        }
+      }
+    }
+    if (!me.active) continue;
+    for (int e = 0; e < a.extra_kv; ++e) {
+      const float weight = natten_to_float(wr[a.window + e]);
+      device const T* yr = ey + natten_row(b, e, kvh, a.extra_kv, a.heads_kv, a.dim);
+      for (int k = 0; k < NATTEN_COLS_PER_LANE; ++k) {
+        const int col = pass * per_pass + k * width + lane;
+        if (col < a.dim) acc[k] += weight * natten_to_float(yr[col]);
+      }
+    }
+    for (int k = 0; k < NATTEN_COLS_PER_LANE; ++k) {
+      const int col = pass * per_pass + k * width + lane;
+      if (col < a.dim) natten_store(out, row * a.dim + col, acc[k]);
+    }
   }
-  for (int e = 0; e < a.extra_kv; ++e) {
-    s += natten_to_float(da[a.window + e]) *
-         natten_to_float(ak[natten_row(b, e, kvh, a.extra_kv, a.heads_kv, a.dim) + d]);
-  }
-  natten_store(dq, long(gid), s);
 }
 
+// ---- backward gathers ----------------------------------------------------------------------------
 // Gather over the queries that see key token j (its inverse window, every query head of the KV
 // head's group): sum of w(query, slot of j) * x[query][d], where w is an attention-shaped tensor
 // and x a query-shaped one. dK of qk (w = dA, x = q) and dV of av (w = attention, x = dO) are
@@ -227,73 +342,24 @@ inline void natten_qk_drpb_body(device const T* d_attn, device T* d_rpb, constan
   if (lane == 0) natten_store(d_rpb, long(entry), s);
 }
 
-// ---- av ------------------------------------------------------------------------------------------
-// out[row, d] = sum over valid slots of attention * v (+ additional values). One thread per element.
-template <typename T>
-inline void natten_av_body(device const T* attn, device const T* v, device const T* av, device T* out,
-                           constant NattenSplitArgs& a, uint gid) {
-  if (int(gid) >= a.work) return;
-  const int d = int(gid) % a.dim;
-  const int row = int(gid) / a.dim;
-  const int h = row % a.heads_q;
-  const int i = (row / a.heads_q) % a.tokens;
-  const int b = row / (a.heads_q * a.tokens);
-  const int kvh = h / (a.heads_q / a.heads_kv);
-  device const T* ar = attn + long(row) * a.columns;
-  const NattenQueryWindow w = natten_split_window(a, i, 0);
-  float s = 0.0f;
-  for (int slot = 0; slot < a.window; ++slot) {
-    NattenLane3 key;
-    if (!natten_split_slot_key(a, w.box, slot, key)) continue;  // never read: may be -inf
-    const int kt = natten_split_token(a, w.group, key);
-    s += natten_to_float(ar[slot]) * natten_to_float(v[natten_row(b, kt, kvh, a.tokens, a.heads_kv, a.dim) + d]);
-  }
-  for (int e = 0; e < a.extra_kv; ++e) {
-    s += natten_to_float(ar[a.window + e]) *
-         natten_to_float(av[natten_row(b, e, kvh, a.extra_kv, a.heads_kv, a.dim) + d]);
-  }
-  natten_store(out, long(gid), s);
-}
-
-// d_attention[row, col] = dO_row . v_key(col) (0 for slots without a key).
-template <typename T>
-inline void natten_av_dattn_body(device const T* d_out, device const T* v, device const T* av, device T* d_attn,
-                                 constant NattenSplitArgs& a, uint gid) {
-  if (int(gid) >= a.work) return;
-  const int col = int(gid) % a.columns;
-  const int row = int(gid) / a.columns;
-  const int h = row % a.heads_q;
-  const int i = (row / a.heads_q) % a.tokens;
-  const int b = row / (a.heads_q * a.tokens);
-  const int kvh = h / (a.heads_q / a.heads_kv);
-  device const T* dor = d_out + long(row) * a.dim;
-  float value = 0.0f;
-  if (col >= a.window) {
-    value = natten_split_dot(dor, av + natten_row(b, col - a.window, kvh, a.extra_kv, a.heads_kv, a.dim), a.dim);
-  } else {
-    const NattenQueryWindow w = natten_split_window(a, i, 0);
-    NattenLane3 key;
-    if (natten_split_slot_key(a, w.box, col, key)) {
-      const int kt = natten_split_token(a, w.group, key);
-      value = natten_split_dot(dor, v + natten_row(b, kt, kvh, a.tokens, a.heads_kv, a.dim), a.dim);
-    }
-  }
-  natten_store(d_attn, long(gid), value);
-}
-
 // One set of kernels per storage type; buffer indices are the host contract (metal_plan.cpp).
 #define NATTEN_SPLIT_KERNELS(SUFFIX, T)                                                                               \
   kernel void natten_qk_##SUFFIX(device const T* q [[buffer(0)]], device const T* k [[buffer(1)]],                   \
                                  device const T* rpb [[buffer(2)]], device const T* additional_k [[buffer(3)]],       \
                                  device T* attn [[buffer(4)]], constant NattenSplitArgs& args [[buffer(5)]],          \
-                                 uint gid [[thread_position_in_grid]]) {                                              \
-    natten_qk_body(q, k, rpb, additional_k, attn, args, gid);                                                         \
+                                 threadgroup float* smem [[threadgroup(0)]],                                          \
+                                 uint3 tg [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]], \
+                                 uint3 threads [[threads_per_threadgroup]]) {                                         \
+    natten_split_dot_body(q, k, rpb, additional_k, attn, args, -INFINITY, smem, tg, tid, threads.x);                  \
   }                                                                                                                   \
   kernel void natten_qk_bwd_dq_##SUFFIX(device const T* d_attn [[buffer(0)]], device const T* k [[buffer(1)]],       \
                                         device const T* additional_k [[buffer(2)]], device T* d_q [[buffer(3)]],      \
                                         constant NattenSplitArgs& args [[buffer(4)]],                                 \
-                                        uint gid [[thread_position_in_grid]]) {                                       \
-    natten_qk_dq_body(d_attn, k, additional_k, d_q, args, gid);                                                       \
+                                        threadgroup float* smem [[threadgroup(0)]],                                   \
+                                        uint3 tg [[threadgroup_position_in_grid]],                                    \
+                                        uint tid [[thread_index_in_threadgroup]],                                     \
+                                        uint3 threads [[threads_per_threadgroup]]) {                                  \
+    natten_split_weighted_body(d_attn, k, additional_k, d_q, args, smem, tg, tid, threads.x);                        \
   }                                                                                                                   \
   kernel void natten_split_gather_##SUFFIX(device const T* weights [[buffer(0)]], device const T* rows [[buffer(1)]], \
                                            device T* out [[buffer(2)]], constant NattenSplitArgs& args [[buffer(3)]], \
@@ -308,14 +374,21 @@ inline void natten_av_dattn_body(device const T* d_out, device const T* v, devic
   }                                                                                                                   \
   kernel void natten_av_##SUFFIX(device const T* attn [[buffer(0)]], device const T* v [[buffer(1)]],                \
                                  device const T* additional_v [[buffer(2)]], device T* out [[buffer(3)]],             \
-                                 constant NattenSplitArgs& args [[buffer(4)]], uint gid [[thread_position_in_grid]]) { \
-    natten_av_body(attn, v, additional_v, out, args, gid);                                                            \
+                                 constant NattenSplitArgs& args [[buffer(4)]],                                        \
+                                 threadgroup float* smem [[threadgroup(0)]],                                          \
+                                 uint3 tg [[threadgroup_position_in_grid]], uint tid [[thread_index_in_threadgroup]], \
+                                 uint3 threads [[threads_per_threadgroup]]) {                                         \
+    natten_split_weighted_body(attn, v, additional_v, out, args, smem, tg, tid, threads.x);                           \
   }                                                                                                                   \
   kernel void natten_av_bwd_dattn_##SUFFIX(device const T* d_out [[buffer(0)]], device const T* v [[buffer(1)]],     \
                                            device const T* additional_v [[buffer(2)]], device T* d_attn [[buffer(3)]], \
                                            constant NattenSplitArgs& args [[buffer(4)]],                              \
-                                           uint gid [[thread_position_in_grid]]) {                                    \
-    natten_av_dattn_body(d_out, v, additional_v, d_attn, args, gid);                                                  \
+                                           threadgroup float* smem [[threadgroup(0)]],                                \
+                                           uint3 tg [[threadgroup_position_in_grid]],                                 \
+                                           uint tid [[thread_index_in_threadgroup]],                                  \
+                                           uint3 threads [[threads_per_threadgroup]]) {                               \
+    /* no bias here (has_rpb = 0): the rpb slot is never read */                                                      \
+    natten_split_dot_body(d_out, v, v, additional_v, d_attn, args, 0.0f, smem, tg, tid, threads.x);                  \
   }
 
 NATTEN_SPLIT_KERNELS(f32, float)

@@ -56,7 +56,15 @@ struct NattenSplitArgs {
   int has_rpb;
   int rpb_extent[3];    // 2 * kernel - 1 per axis (1 for axes >= rank)
   int extra_keys_mode;  // gather kernels: 1 = the keys/values are the additional KV tokens
-  int work;             // work items (the grid is rounded up to whole threadgroups)
+  int work;             // one-thread-per-item kernels: work items (the grid is rounded up)
+  // Tiled kernels (qk, av and their twins d_attention, dQ): a threadgroup owns a query tile and
+  // stages the union of its windows chunk by chunk, exactly as NattenFusedArgs describes.
+  int tile[3];
+  int tiles_per_group[3];
+  int chunk[3];
+  // Weighted-sum kernels (av, dQ): threads sharing one query's columns, a power of two <= the
+  // simdgroup width (a simdgroup serves 32 / lanes_per_query queries when the head is narrow).
+  int lanes_per_query;
 };
 
 #endif  // NATTEN_METAL_ARGS_H

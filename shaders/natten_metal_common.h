@@ -1,5 +1,7 @@
 // Helpers shared by the Metal kernels: element loads/stores per storage type, the tile geometry of
-// a threadgroup and the staging of operand rows into threadgroup memory.
+// a threadgroup and the staging of operand rows into threadgroup memory. The geometry helpers are
+// templates over the argument struct: the fused (NattenFusedArgs) and the tiled split kernels
+// (NattenSplitArgs) share them, both carrying axis[], tokens, tile, tiles_per_group and chunk.
 //
 // MSL subset (checked on Linux by tests/metal): no double, no recursion, no std::, no
 // function-scope threadgroup variables (threadgroup memory arrives as [[threadgroup(n)]] kernel
@@ -70,7 +72,8 @@ struct NattenLane3 {
   int v[3];
 };
 
-inline int natten_flat_token(constant NattenFusedArgs& a, NattenLane3 token) {
+template <typename Args>
+inline int natten_flat_token(constant Args& a, NattenLane3 token) {
   return (token.v[0] * a.axis[1].length + token.v[1]) * a.axis[2].length + token.v[2];
 }
 
@@ -85,7 +88,8 @@ struct NattenTile {
   NattenLane3 count;
 };
 
-inline NattenAxis natten_axis(constant NattenFusedArgs& a, int ax) {
+template <typename Args>
+inline NattenAxis natten_axis(constant Args& a, int ax) {
   NattenAxis r;
   r.length = a.axis[ax].length;
   r.kernel_size = a.axis[ax].kernel_size;
@@ -95,7 +99,8 @@ inline NattenAxis natten_axis(constant NattenFusedArgs& a, int ax) {
   return r;
 }
 
-inline NattenTile natten_tile(constant NattenFusedArgs& a, uint tile_index) {
+template <typename Args>
+inline NattenTile natten_tile(constant Args& a, uint tile_index) {
   NattenTile t;
   int rest = int(tile_index);
   for (int ax = 2; ax >= 0; --ax) {
@@ -113,7 +118,8 @@ inline NattenTile natten_tile(constant NattenFusedArgs& a, uint tile_index) {
 }
 
 // Every token, as one tile of step 1: the queries that see an additional KV token.
-inline NattenTile natten_all_tokens(constant NattenFusedArgs& a) {
+template <typename Args>
+inline NattenTile natten_all_tokens(constant Args& a) {
   NattenTile t;
   for (int ax = 0; ax < 3; ++ax) {
     t.group.v[ax] = 0;
@@ -126,7 +132,8 @@ inline NattenTile natten_all_tokens(constant NattenFusedArgs& a) {
 }
 
 // Position (per axis, inside the tile) of simdgroup `sg`, row-major over the tile extents.
-inline NattenLane3 natten_tile_local(constant NattenFusedArgs& a, uint sg) {
+template <typename Args>
+inline NattenLane3 natten_tile_local(constant Args& a, uint sg) {
   NattenLane3 l;
   int rest = int(sg);
   for (int ax = 2; ax >= 0; --ax) {
@@ -147,12 +154,14 @@ struct NattenBox {
 };
 
 // Window (inverse = 0) or inverse window (inverse = 1) of group position p along axis ax.
-inline NattenRange natten_axis_range(constant NattenFusedArgs& a, int ax, int glen, int p, int inverse) {
+template <typename Args>
+inline NattenRange natten_axis_range(constant Args& a, int ax, int glen, int p, int inverse) {
   const NattenAxis axis = natten_axis(a, ax);
   return inverse != 0 ? natten_inverse_window(axis, glen, p) : natten_window(axis, glen, p);
 }
 
-inline NattenBox natten_point_box(constant NattenFusedArgs& a, NattenTile t, NattenLane3 pos, int inverse) {
+template <typename Args>
+inline NattenBox natten_point_box(constant Args& a, NattenTile t, NattenLane3 pos, int inverse) {
   NattenBox b;
   for (int ax = 0; ax < 3; ++ax) {
     const NattenRange r = natten_axis_range(a, ax, t.glen.v[ax], pos.v[ax], inverse);
@@ -163,7 +172,8 @@ inline NattenBox natten_point_box(constant NattenFusedArgs& a, NattenTile t, Nat
 }
 
 // Union of the (inverse) windows of every position of the tile: the positions it must stage.
-inline NattenBox natten_tile_union(constant NattenFusedArgs& a, NattenTile t, int inverse) {
+template <typename Args>
+inline NattenBox natten_tile_union(constant Args& a, NattenTile t, int inverse) {
   NattenBox u;
   for (int ax = 0; ax < 3; ++ax) {
     u.start.v[ax] = t.glen.v[ax];
@@ -193,7 +203,8 @@ inline int natten_box_size(NattenBox b) {
 }
 
 // Chunk of the union starting at `origin`, clipped to the union.
-inline NattenBox natten_chunk(constant NattenFusedArgs& a, NattenBox u, NattenLane3 origin) {
+template <typename Args>
+inline NattenBox natten_chunk(constant Args& a, NattenBox u, NattenLane3 origin) {
   NattenBox c;
   for (int ax = 0; ax < 3; ++ax) {
     c.start.v[ax] = origin.v[ax];
@@ -221,7 +232,8 @@ inline NattenLane3 natten_box_at(NattenBox c, int i) {
 }
 
 // Token (spatial index) of group position p of tile t.
-inline int natten_token_of(constant NattenFusedArgs& a, NattenTile t, NattenLane3 p) {
+template <typename Args>
+inline int natten_token_of(constant Args& a, NattenTile t, NattenLane3 p) {
   NattenLane3 tok;
   for (int ax = 0; ax < 3; ++ax) tok.v[ax] = t.group.v[ax] + t.step.v[ax] * p.v[ax];
   return natten_flat_token(a, tok);
@@ -229,8 +241,8 @@ inline int natten_token_of(constant NattenFusedArgs& a, NattenTile t, NattenLane
 
 // Copies the rows (b, token, head) of the tokens of box c into dst as float, row-major over the
 // box, `width` elements each; all threads of the threadgroup share the work.
-template <typename T>
-inline void natten_stage_box(constant NattenFusedArgs& a, NattenTile t, NattenBox c, threadgroup float* dst,
+template <typename Args, typename T>
+inline void natten_stage_box(constant Args& a, NattenTile t, NattenBox c, threadgroup float* dst,
                              device const T* src, int b, int head, int heads, int width, uint tid, uint nthreads) {
   const int n = natten_box_size(c) * width;
   for (int e = int(tid); e < n; e += int(nthreads)) {
@@ -241,11 +253,52 @@ inline void natten_stage_box(constant NattenFusedArgs& a, NattenTile t, NattenBo
 }
 
 // Same for per-row scalars (logsumexp, delta) stored [B, tokens, heads].
-inline void natten_stage_box_scalar(constant NattenFusedArgs& a, NattenTile t, NattenBox c, threadgroup float* dst,
+template <typename Args>
+inline void natten_stage_box_scalar(constant Args& a, NattenTile t, NattenBox c, threadgroup float* dst,
                                     device const float* src, int b, int head, int heads, uint tid, uint nthreads) {
   const int n = natten_box_size(c);
   for (int e = int(tid); e < n; e += int(nthreads)) {
     dst[e] = src[natten_row(b, natten_token_of(a, t, natten_box_at(c, e)), head, a.tokens, heads, 1)];
+  }
+}
+
+// Position `sg` of a tile (a simdgroup's query or key, or any tile slot), and whether the tile owns it.
+struct NattenSlot {
+  NattenLane3 pos;
+  bool active;
+  int token;
+};
+
+template <typename Args>
+inline NattenSlot natten_slot(constant Args& a, NattenTile t, uint sg) {
+  NattenSlot s;
+  const NattenLane3 in_tile = natten_tile_local(a, sg);
+  s.active = natten_tile_owns(t, in_tile);
+  for (int ax = 0; ax < 3; ++ax) s.pos.v[ax] = t.first.v[ax] + in_tile.v[ax];
+  s.token = s.active ? natten_token_of(a, t, s.pos) : 0;
+  return s;
+}
+
+template <typename Args>
+inline int natten_tile_size(constant Args& a) {
+  return a.tile[0] * a.tile[1] * a.tile[2];
+}
+template <typename Args>
+inline int natten_chunk_size(constant Args& a) {
+  return a.chunk[0] * a.chunk[1] * a.chunk[2];
+}
+
+// Stages `width` elements of the rows of the tile's own tokens (zeros for positions it does not
+// own) into dst[tile position][width].
+template <typename Args, typename T>
+inline void natten_stage_tile(constant Args& a, NattenTile t, threadgroup float* dst, device const T* src,
+                              int b, int head, int heads, int width, uint tid, uint nthreads) {
+  const int n = natten_tile_size(a) * width;
+  for (int e = int(tid); e < n; e += int(nthreads)) {
+    const int r = e / width;
+    const NattenSlot s = natten_slot(a, t, uint(r));
+    dst[e] = s.active ? natten_to_float(src[natten_row(b, s.token, head, a.tokens, heads, width) + (e - r * width)])
+                      : 0.0f;
   }
 }
 

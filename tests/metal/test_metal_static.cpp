@@ -86,10 +86,10 @@ std::vector<LaunchPlan> sample_plans() {
         for (auto* plan : {&plan_forward, &plan_backward}) {
           for (const LaunchPlan& l : plan(p, o).launches) plans.push_back(l);
         }
-      }
-      for (const LaunchSequence& seq : {plan_qk(p, i % 2 == 0), plan_qk_backward(p, i % 2 == 0), plan_av(p),
-                                        plan_av_backward(p)}) {
-        for (const LaunchPlan& l : seq.launches) plans.push_back(l);
+        for (const LaunchSequence& seq : {plan_qk(p, i % 2 == 0, o), plan_qk_backward(p, i % 2 == 0, o),
+                                          plan_av(p, o), plan_av_backward(p, o)}) {
+          for (const LaunchPlan& l : seq.launches) plans.push_back(l);
+        }
       }
     }
   }

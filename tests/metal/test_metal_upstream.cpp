@@ -1,5 +1,6 @@
 // The emulated Metal kernels on upstream NATTEN's own outputs (../shared/natten-refs, read in
-// place), with natten-check's default tolerances. Cases too large to emulate quickly are named and
+// place), with natten-check's default tolerances: the fused op on natten-refs-v1.h5 and the split
+// ops on natten-split-refs-v1.h5 (through run_split_case, as natten-check runs them). Cases too large to emulate quickly are named and
 // skipped (they are covered on hardware by natten-check, and here by the same kernels on smaller
 // shapes).
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include "natten/backend.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/io/ref_case.hpp"
+#include "natten/io/split_case.hpp"
 #include "natten/parity/compare.hpp"
 #include "support/random_problem.hpp"
 
@@ -64,6 +66,36 @@ TEST(MetalUpstreamParity, EmulatedKernelsMatchUpstream) {
   }
   EXPECT_GE(checked, 10);
   if (!skipped.empty()) std::printf("[   NOTE   ] too large to emulate here, not checked:%s\n", skipped.c_str());
+}
+
+// Every na_qk / na_av case of upstream NATTEN 0.14.6 (heads-first in the file: exercises the
+// permute on load and the backend's contiguous inputs), forward and backward. The cases are small
+// (<= 2 x 3 x 15 x 14 tokens), so all of them run, also in the sanitizer build.
+TEST(MetalUpstreamParity, EmulatedSplitKernelsMatchUpstream) {
+  const std::string path = natten::testing::shared_ref_file("natten-split-refs-v1.h5");
+  if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
+  const h5::File file = h5::File::open(path);
+  const h5::Group root = file.root();
+  auto metal = emulation::make_emulated_backend(natten_emu::ThreadOrder::reverse, 12);
+  int checked = 0;
+  for (const std::string& name : list_ref_cases(root)) {
+    SCOPED_TRACE(name);
+    const SplitCase c = load_split_case(root, name);
+    ASSERT_TRUE(c.op == "na_qk" || c.op == "na_av") << c.op;
+    ASSERT_TRUE(c.has_backward());
+    const std::map<std::string, Tensor> ours = run_split_case(*metal, c);
+    for (const auto& [tensor, expected] : c.expected) {
+      ASSERT_TRUE(ours.count(tensor)) << tensor;
+      const TensorComparison cmp = compare_tensors(ours.at(tensor), expected, default_tolerance(c.dtype, tensor));
+      EXPECT_EQ(cmp.failures, 0) << tensor << ": max abs error " << cmp.max_abs_error << " at " << cmp.worst_index
+                                 << " (ours " << cmp.worst_ours << ", upstream " << cmp.worst_reference << ")";
+      if (c.dtype == DType::f32 && tensor.rfind("grad_", 0) != 0) {
+        EXPECT_LE(cmp.max_abs_error, 1e-5) << tensor;
+      }
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
 }
 
 }  // namespace

@@ -24,7 +24,27 @@ MetalBackend::MetalBackend(std::unique_ptr<KernelExecutor> executor, PlanOptions
 
 std::string MetalBackend::description() const { return "Metal shaders on " + executor_->device_name(); }
 
-std::string MetalBackend::why_unsupported(Op, const Problem& problem) const { return why_unplannable(problem); }
+bool MetalBackend::implements(Op op) const {
+  switch (op) {
+    case Op::forward:
+    case Op::backward:
+    case Op::qk_forward:
+    case Op::qk_backward:
+    case Op::av_forward:
+    case Op::av_backward: return true;
+    default: return false;
+  }
+}
+
+std::string MetalBackend::why_unsupported(Op op, const Problem& problem) const {
+  switch (op) {
+    case Op::qk_forward:
+    case Op::qk_backward:
+    case Op::av_forward:
+    case Op::av_backward: return why_split_unplannable(problem);
+    default: return why_unplannable(problem);
+  }
+}
 
 void MetalBackend::forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) {
   BufferTable t{{Role::query, input(in.query, "query")},
@@ -64,54 +84,46 @@ namespace {
 void add_optional_input(BufferTable& t, Role role, const Tensor& x, const char* what) {
   if (x.defined()) t[role] = input(x, what);
 }
-void add_optional_output(BufferTable& t, Role role, Tensor& x, const char* what) {
-  if (x.defined()) t[role] = output(x, what);
-}
 
 }  // namespace
 
-void MetalBackend::run_qk(const Problem& p, const Tensor& q, const Tensor& k, const Tensor& rpb,
-                          const Tensor& additional_k, Tensor& attention) {
-  BufferTable t{{Role::query, input(q, "query")}, {Role::key, input(k, "key")},
+void MetalBackend::qk_forward(const Problem& p, const SplitQKInputs& in, Tensor& attention) {
+  BufferTable t{{Role::query, input(in.query, "query")}, {Role::key, input(in.key, "key")},
                 {Role::attention, output(attention, "attention")}};
-  add_optional_input(t, Role::rpb, rpb, "rpb");
-  add_optional_input(t, Role::additional_key, additional_k, "additional_key");
-  executor_->execute(plan_qk(p, rpb.defined()), t);
+  add_optional_input(t, Role::rpb, in.rpb, "rpb");
+  add_optional_input(t, Role::additional_key, in.additional_key, "additional_key");
+  executor_->execute(plan_qk(p, in.rpb.defined(), options_), t);
 }
 
-void MetalBackend::run_qk_backward(const Problem& p, const Tensor& q, const Tensor& k, const Tensor& rpb,
-                                   const Tensor& additional_k, const Tensor& d_attention, Tensor& d_q, Tensor& d_k,
-                                   Tensor& d_rpb, Tensor& d_additional_k) {
-  BufferTable t{{Role::query, input(q, "query")},
-                {Role::key, input(k, "key")},
+void MetalBackend::qk_backward(const Problem& p, const SplitQKInputs& in, const Tensor& d_attention,
+                               SplitQKGrads& g) {
+  BufferTable t{{Role::query, input(in.query, "query")},
+                {Role::key, input(in.key, "key")},
                 {Role::d_attention, input(d_attention, "grad_attention")},
-                {Role::d_query, output(d_q, "grad_query")},
-                {Role::d_key, output(d_k, "grad_key")}};
-  add_optional_input(t, Role::additional_key, additional_k, "additional_key");
-  add_optional_output(t, Role::d_rpb, d_rpb, "grad_rpb");
-  add_optional_output(t, Role::d_additional_key, d_additional_k, "grad_additional_key");
-  executor_->execute(plan_qk_backward(p, rpb.defined()), t);
+                {Role::d_query, output(g.query, "grad_query")},
+                {Role::d_key, output(g.key, "grad_key")}};
+  add_optional_input(t, Role::additional_key, in.additional_key, "additional_key");
+  if (in.rpb.defined()) t[Role::d_rpb] = output(g.rpb, "grad_rpb");
+  if (p.extra_kv > 0) t[Role::d_additional_key] = output(g.additional_key, "grad_additional_key");
+  executor_->execute(plan_qk_backward(p, in.rpb.defined(), options_), t);
 }
 
-void MetalBackend::run_av(const Problem& p, const Tensor& attention, const Tensor& v, const Tensor& additional_v,
-                          Tensor& out) {
-  BufferTable t{{Role::attention, input(attention, "attention")}, {Role::value, input(v, "value")},
+void MetalBackend::av_forward(const Problem& p, const SplitAVInputs& in, Tensor& out) {
+  BufferTable t{{Role::attention, input(in.attention, "attention")}, {Role::value, input(in.value, "value")},
                 {Role::output, output(out, "output")}};
-  add_optional_input(t, Role::additional_value, additional_v, "additional_value");
-  executor_->execute(plan_av(p), t);
+  add_optional_input(t, Role::additional_value, in.additional_value, "additional_value");
+  executor_->execute(plan_av(p, options_), t);
 }
 
-void MetalBackend::run_av_backward(const Problem& p, const Tensor& attention, const Tensor& v,
-                                   const Tensor& additional_v, const Tensor& d_out, Tensor& d_attention, Tensor& d_v,
-                                   Tensor& d_additional_v) {
-  BufferTable t{{Role::attention, input(attention, "attention")},
-                {Role::value, input(v, "value")},
+void MetalBackend::av_backward(const Problem& p, const SplitAVInputs& in, const Tensor& d_out, SplitAVGrads& g) {
+  BufferTable t{{Role::attention, input(in.attention, "attention")},
+                {Role::value, input(in.value, "value")},
                 {Role::d_output, input(d_out, "grad_output")},
-                {Role::d_attention, output(d_attention, "grad_attention")},
-                {Role::d_value, output(d_v, "grad_value")}};
-  add_optional_input(t, Role::additional_value, additional_v, "additional_value");
-  add_optional_output(t, Role::d_additional_value, d_additional_v, "grad_additional_value");
-  executor_->execute(plan_av_backward(p), t);
+                {Role::d_attention, output(g.attention, "grad_attention")},
+                {Role::d_value, output(g.value, "grad_value")}};
+  add_optional_input(t, Role::additional_value, in.additional_value, "additional_value");
+  if (p.extra_kv > 0) t[Role::d_additional_value] = output(g.additional_value, "grad_additional_value");
+  executor_->execute(plan_av_backward(p, options_), t);
 }
 
 }  // namespace natten::metal

@@ -42,18 +42,16 @@ class MetalBackend final : public Backend {
   void backward(const Problem& problem, const NAInputs& in, const Tensor& out, const Tensor& lse,
                 const Tensor& d_out, Gradients& grads) override;
 
-  // Split ops (natten/core/split.hpp semantics). Optional tensors (rpb, additional KV and their
-  // gradients) are undefined when absent. These become the overrides of Backend::qk_forward & co.
-  // once the split-op interface is in the library.
-  void run_qk(const Problem& problem, const Tensor& q, const Tensor& k, const Tensor& rpb, const Tensor& additional_k,
-              Tensor& attention);
-  void run_qk_backward(const Problem& problem, const Tensor& q, const Tensor& k, const Tensor& rpb,
-                       const Tensor& additional_k, const Tensor& d_attention, Tensor& d_q, Tensor& d_k, Tensor& d_rpb,
-                       Tensor& d_additional_k);
-  void run_av(const Problem& problem, const Tensor& attention, const Tensor& v, const Tensor& additional_v,
-              Tensor& out);
-  void run_av_backward(const Problem& problem, const Tensor& attention, const Tensor& v, const Tensor& additional_v,
-                       const Tensor& d_out, Tensor& d_attention, Tensor& d_v, Tensor& d_additional_v);
+  // The fused pair and the split ops (core/split.hpp semantics), each one launch sequence of
+  // metal_plan.hpp. merge, varlen and the FMHA fast path have no Metal kernels: implements() says
+  // so and the registry reports "not implemented" (README.md, support matrix).
+  bool implements(Op op) const override;
+  void qk_forward(const Problem& problem, const SplitQKInputs& in, Tensor& attention) override;
+  void qk_backward(const Problem& problem, const SplitQKInputs& in, const Tensor& d_attention,
+                   SplitQKGrads& grads) override;
+  void av_forward(const Problem& problem, const SplitAVInputs& in, Tensor& output) override;
+  void av_backward(const Problem& problem, const SplitAVInputs& in, const Tensor& d_output,
+                   SplitAVGrads& grads) override;
 
   KernelExecutor& executor() { return *executor_; }
 

@@ -14,7 +14,7 @@ namespace natten::metal {
 
 static_assert(std::is_standard_layout_v<NattenFusedArgs> && sizeof(NattenFusedArgs) == 34 * 4,
               "NattenFusedArgs must stay a flat struct of 4-byte fields (its MSL twin has the same layout)");
-static_assert(std::is_standard_layout_v<NattenSplitArgs> && sizeof(NattenSplitArgs) == 29 * 4,
+static_assert(std::is_standard_layout_v<NattenSplitArgs> && sizeof(NattenSplitArgs) == 39 * 4,
               "NattenSplitArgs must stay a flat struct of 4-byte fields");
 
 const char* role_name(Role r) {
@@ -97,7 +97,8 @@ NattenFusedArgs fused_args(const Problem& p) {
 
 // Tile of positions per threadgroup: about `queries` positions, spread over the axes, never longer
 // than an axis' longest dilation group.
-void choose_tile(const Problem& p, int queries, NattenFusedArgs& a) {
+template <typename Args>
+void choose_tile(const Problem& p, int queries, Args& a) {
   int want[3] = {1, 1, 1};
   const int r = p.rank();
   // Split `queries` over the rank's axes, the last (fastest) axis taking the largest share.
@@ -118,11 +119,13 @@ void choose_tile(const Problem& p, int queries, NattenFusedArgs& a) {
   }
 }
 
-int tile_size(const NattenFusedArgs& a) { return a.tile[0] * a.tile[1] * a.tile[2]; }
+template <typename Args>
+int tile_size(const Args& a) { return a.tile[0] * a.tile[1] * a.tile[2]; }
 
 // Staged box extents within `cap_rows` rows, each axis at most `bound[i]`; chunk[0] = 0 (nothing
 // staged) when not even one row fits.
-void choose_chunk(std::int64_t cap_rows, const int bound[3], NattenFusedArgs& a) {
+template <typename Args>
+void choose_chunk(std::int64_t cap_rows, const int bound[3], Args& a) {
   if (cap_rows < 1) {
     a.chunk[0] = a.chunk[1] = a.chunk[2] = 0;
     return;
@@ -137,8 +140,9 @@ void choose_chunk(std::int64_t cap_rows, const int bound[3], NattenFusedArgs& a)
 
 // Threadgroup floats of a kernel that stages `fixed` floats plus `per_row` floats per staged row;
 // chooses the chunk and returns the bytes to reserve.
+template <typename Args>
 std::size_t plan_staging(const PlanOptions& o, std::int64_t fixed, std::int64_t per_row, const int bound[3],
-                         NattenFusedArgs& a) {
+                         Args& a) {
   const std::int64_t budget = static_cast<std::int64_t>(o.threadgroup_memory_budget / sizeof(float));
   choose_chunk(fixed + per_row <= budget ? (budget - fixed) / per_row : 0, bound, a);
   if (a.chunk[0] == 0) return 16;
@@ -147,7 +151,8 @@ std::size_t plan_staging(const PlanOptions& o, std::int64_t fixed, std::int64_t 
 }
 
 // Upper bound of the union of the windows of a tile along axis i (a shape hint, not a limit).
-void window_union_bound(const Problem& p, const NattenFusedArgs& a, int bound[3]) {
+template <typename Args>
+void window_union_bound(const Problem& p, const Args& a, int bound[3]) {
   for (int i = 0; i < kMaxRank; ++i) {
     const NattenAxis ax = p.axis(i);
     bound[i] = std::min(longest_group(p, i), ax.kernel_size + a.tile[i] + ax.stride - 2);
@@ -161,7 +166,8 @@ void inverse_union_bound(const Problem& p, const NattenFusedArgs& a, int bound[3
   }
 }
 
-unsigned total_tiles(const Problem& p, const NattenFusedArgs& a) {
+template <typename Args>
+unsigned total_tiles(const Problem& p, const Args& a) {
   unsigned n = 1;
   for (int i = 0; i < kMaxRank; ++i) n *= static_cast<unsigned>(p.axis(i).dilation * a.tiles_per_group[i]);
   return n;
@@ -289,6 +295,9 @@ std::int64_t window_slots(const Problem& p) {
   return w;
 }
 
+// Threads of a tiled split kernel's threadgroup.
+constexpr int kTiledThreads = 256;
+
 NattenSplitArgs split_args(const Problem& p, int dim) {
   NattenSplitArgs a{};
   for (int i = 0; i < kMaxRank; ++i) {
@@ -315,6 +324,37 @@ LaunchPlan elementwise(const std::string& kernel, std::vector<Binding> buffers, 
   a.work = static_cast<int>(work);
   l.threadgroups = {static_cast<unsigned>(ceil_div(work, kElementwiseThreads)), 1, 1};
   l.threads = {kElementwiseThreads, 1, 1};
+  set_args(l, args_index, a);
+  return l;
+}
+
+// A window-side split kernel: a query tile per threadgroup (grid: tiles x query heads x batch), the
+// union of its windows staged like the fused forward.
+//   dot (qk, d_attention): the threads share the tile's (query, column) pairs; x rows of the tile
+//     and y rows of the chunk are staged.
+//   weighted (av, dQ): lanes_per_query threads per query, the smallest power of two >= the head
+//     dim (at most 32), and as many queries as fill kTiledThreads threads; y rows are staged.
+enum class Tiled { dot, weighted };
+
+LaunchPlan tiled(const std::string& kernel, std::vector<Binding> buffers, int args_index, NattenSplitArgs a,
+                 const Problem& p, Tiled kind, const PlanOptions& o) {
+  int queries = 2 * o.queries_per_threadgroup;
+  if (kind == Tiled::weighted) {
+    a.lanes_per_query = 1;
+    while (a.lanes_per_query < std::min(a.dim, NATTEN_SIMD_WIDTH)) a.lanes_per_query *= 2;
+    queries = kTiledThreads / a.lanes_per_query;
+  }
+  choose_tile(p, queries, a);
+  int bound[3];
+  window_union_bound(p, a, bound);
+  LaunchPlan l;
+  l.kernel = kernel;
+  l.buffers = std::move(buffers);
+  const std::int64_t fixed = kind == Tiled::dot ? std::int64_t{tile_size(a)} * a.dim : 0;
+  l.threadgroup_memory = {plan_staging(o, fixed, a.dim, bound, a)};
+  l.threadgroups = {total_tiles(p, a), static_cast<unsigned>(p.heads_q), static_cast<unsigned>(p.batch)};
+  const int threads = kind == Tiled::dot ? kTiledThreads : tile_size(a) * a.lanes_per_query;
+  l.threads = {static_cast<unsigned>(ceil_div(threads, NATTEN_SIMD_WIDTH) * NATTEN_SIMD_WIDTH), 1, 1};
   set_args(l, args_index, a);
   return l;
 }
@@ -349,34 +389,32 @@ std::string why_split_unplannable(const Problem& p) {
   return {};
 }
 
-LaunchSequence plan_qk(const Problem& p, bool has_rpb) {
+LaunchSequence plan_qk(const Problem& p, bool has_rpb, const PlanOptions& o) {
   require_split_plannable(p);
   NattenSplitArgs a = split_args(p, p.dim);
   a.has_rpb = has_rpb ? 1 : 0;
   const bool extra = p.extra_kv > 0;
-  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
   return {{},
-          {elementwise("natten_qk_" + dtype_suffix(p.dtype),
-                       {{0, "q", Role::query},
-                        {1, "k", Role::key},
-                        {2, "rpb", has_rpb ? Role::rpb : Role::key},
-                        {3, "additional_k", extra ? Role::additional_key : Role::key},
-                        {4, "attn", Role::attention}},
-                       5, a, rows * a.columns)}};
+          {tiled("natten_qk_" + dtype_suffix(p.dtype),
+                 {{0, "q", Role::query},
+                  {1, "k", Role::key},
+                  {2, "rpb", has_rpb ? Role::rpb : Role::key},
+                  {3, "additional_k", extra ? Role::additional_key : Role::key},
+                  {4, "attn", Role::attention}},
+                 5, a, p, Tiled::dot, o)}};
 }
 
-LaunchSequence plan_qk_backward(const Problem& p, bool has_rpb) {
+LaunchSequence plan_qk_backward(const Problem& p, bool has_rpb, const PlanOptions& o) {
   require_split_plannable(p);
   const std::string sfx = dtype_suffix(p.dtype);
   const bool extra = p.extra_kv > 0;
-  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
   LaunchSequence seq;
-  seq.launches.push_back(elementwise("natten_qk_bwd_dq_" + sfx,
-                                     {{0, "d_attn", Role::d_attention},
-                                      {1, "k", Role::key},
-                                      {2, "additional_k", extra ? Role::additional_key : Role::key},
-                                      {3, "d_q", Role::d_query}},
-                                     4, split_args(p, p.dim), rows * p.dim));
+  seq.launches.push_back(tiled("natten_qk_bwd_dq_" + sfx,
+                               {{0, "d_attn", Role::d_attention},
+                                {1, "k", Role::key},
+                                {2, "additional_k", extra ? Role::additional_key : Role::key},
+                                {3, "d_q", Role::d_query}},
+                               4, split_args(p, p.dim), p, Tiled::weighted, o));
   add_gathers(seq, p, sfx, p.dim, Role::d_attention, Role::query, Role::d_key, Role::d_additional_key);
   if (has_rpb) {  // one simdgroup per bias entry, 8 per threadgroup
     NattenSplitArgs a = split_args(p, p.dim);
@@ -394,32 +432,29 @@ LaunchSequence plan_qk_backward(const Problem& p, bool has_rpb) {
   return seq;
 }
 
-LaunchSequence plan_av(const Problem& p) {
+LaunchSequence plan_av(const Problem& p, const PlanOptions& o) {
   require_split_plannable(p);
   const bool extra = p.extra_kv > 0;
-  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
   return {{},
-          {elementwise("natten_av_" + dtype_suffix(p.dtype),
-                       {{0, "attn", Role::attention},
-                        {1, "v", Role::value},
-                        {2, "additional_v", extra ? Role::additional_value : Role::value},
-                        {3, "out", Role::output}},
-                       4, split_args(p, p.dim_v), rows * p.dim_v)}};
+          {tiled("natten_av_" + dtype_suffix(p.dtype),
+                 {{0, "attn", Role::attention},
+                  {1, "v", Role::value},
+                  {2, "additional_v", extra ? Role::additional_value : Role::value},
+                  {3, "out", Role::output}},
+                 4, split_args(p, p.dim_v), p, Tiled::weighted, o)}};
 }
 
-LaunchSequence plan_av_backward(const Problem& p) {
+LaunchSequence plan_av_backward(const Problem& p, const PlanOptions& o) {
   require_split_plannable(p);
   const std::string sfx = dtype_suffix(p.dtype);
   const bool extra = p.extra_kv > 0;
-  const std::int64_t rows = p.batch * p.tokens() * p.heads_q;
   LaunchSequence seq;
-  NattenSplitArgs a = split_args(p, p.dim_v);
-  seq.launches.push_back(elementwise("natten_av_bwd_dattn_" + sfx,
-                                     {{0, "d_out", Role::d_output},
-                                      {1, "v", Role::value},
-                                      {2, "additional_v", extra ? Role::additional_value : Role::value},
-                                      {3, "d_attn", Role::d_attention}},
-                                     4, a, rows * a.columns));
+  seq.launches.push_back(tiled("natten_av_bwd_dattn_" + sfx,
+                               {{0, "d_out", Role::d_output},
+                                {1, "v", Role::value},
+                                {2, "additional_v", extra ? Role::additional_value : Role::value},
+                                {3, "d_attn", Role::d_attention}},
+                               4, split_args(p, p.dim_v), p, Tiled::dot, o));
   add_gathers(seq, p, sfx, p.dim_v, Role::attention, Role::d_output, Role::d_value, Role::d_additional_value);
   return seq;
 }

@@ -34,7 +34,7 @@ enum class Role {
   d_additional_value,
   attention,  // split ops: [B, tokens, Hq, prod(K)]
   d_attention,
-  rpb,  // relative positional bias [Hq, 2K0-1, 2K1-1, 2K2-1], float32
+  rpb,  // relative positional bias [Hq, 2K0-1, 2K1-1, 2K2-1], in the problem's dtype
   d_rpb,
 };
 const char* role_name(Role r);
@@ -74,7 +74,7 @@ struct PlanOptions {
   // Threadgroup memory one threadgroup may use for staging (Apple GPUs offer 32 KiB; half of it
   // leaves room for two resident threadgroups per core).
   std::size_t threadgroup_memory_budget = 16 * 1024;
-  int queries_per_threadgroup = 8;  // one simdgroup each
+  int queries_per_threadgroup = 8;  // fused kernels: one simdgroup each (split kernels: see metal_plan.cpp)
 };
 
 std::string dtype_suffix(DType t);  // "f32", "f16", "bf16"
@@ -89,9 +89,9 @@ LaunchSequence plan_backward(const Problem& problem, const PlanOptions& options 
 // Split ops (natten/core/split.hpp semantics). qk: the problem's dim is the q/k head dim; av: its
 // dim_v is the value head dim. Additional KV columns come from problem.extra_kv.
 std::string why_split_unplannable(const Problem& problem);
-LaunchSequence plan_qk(const Problem& problem, bool has_rpb);
-LaunchSequence plan_qk_backward(const Problem& problem, bool has_rpb);
-LaunchSequence plan_av(const Problem& problem);
-LaunchSequence plan_av_backward(const Problem& problem);
+LaunchSequence plan_qk(const Problem& problem, bool has_rpb, const PlanOptions& options = {});
+LaunchSequence plan_qk_backward(const Problem& problem, bool has_rpb, const PlanOptions& options = {});
+LaunchSequence plan_av(const Problem& problem, const PlanOptions& options = {});
+LaunchSequence plan_av_backward(const Problem& problem, const PlanOptions& options = {});
 
 }  // namespace natten::metal
