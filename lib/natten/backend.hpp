@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,10 @@ class Backend {
   virtual void set_threads(int /*threads*/) {}
   // Waits for queued device work (GPU backends); CPU backends return at once.
   virtual void synchronize() {}
+  // Device time in seconds of the last op call (one command buffer per call on GPU backends:
+  // kernel time without host copies or queueing), or nullopt when the backend cannot measure it
+  // (CPU backends: their wall time is the device time). natten-bench reports it beside wall time.
+  virtual std::optional<double> last_device_seconds() const { return std::nullopt; }
 };
 
 // What the registry knows about one backend name.

@@ -89,5 +89,17 @@ TEST(EmulatorSelfTest, CollectiveInDivergentFlowIsAnError) {
   }
 }
 
+TEST(EmulatorSelfTest, ThreadgroupMemoryOverflowIsAnError) {
+  std::vector<float> out(32);
+  Dispatch d = dispatch("selftest_threadgroup_overflow", 32, {32 * sizeof(float)}, ThreadOrder::forward);
+  d.buffers[0] = out.data();
+  try {
+    run(d);
+    FAIL() << "threadgroup memory overflow not reported";
+  } catch (const DispatchError& e) {
+    EXPECT_NE(std::string(e.what()).find("write past the 128 bytes of threadgroup(0)"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace natten_emu

@@ -9,6 +9,7 @@
 
 #include "msl_source.hpp"
 #include "natten/backend.hpp"
+#include "natten/backend/metal/metal_backend.hpp"
 #include "natten/backend/metal/metal_plan.hpp"
 #include "natten/core/error.hpp"
 #include "support/random_problem.hpp"
@@ -205,6 +206,32 @@ TEST(MetalRegistry, ListedAsUnavailableWithAReason) {
   }
 }
 #endif
+
+// natten-bench reads GPU time through the backend-agnostic Backend::last_device_seconds(); the
+// Metal backend forwards its executor's command-buffer time (a stand-in executor here).
+TEST(MetalTiming, DeviceSecondsComeFromTheExecutor) {
+  class TimedExecutor final : public KernelExecutor {
+   public:
+    std::string device_name() const override { return "timed stand-in"; }
+    void execute(const LaunchSequence&, const BufferTable&) override { seconds_ = 0.25; }
+    std::optional<double> last_gpu_seconds() const override { return seconds_; }
+
+   private:
+    std::optional<double> seconds_;
+  };
+  MetalBackend metal(std::make_unique<TimedExecutor>());
+  EXPECT_FALSE(metal.last_device_seconds().has_value());
+  ProblemSpec s;
+  s.params = NAParams::uniform(1, 3);
+  s.spatial = {4, 1, 1};
+  const Problem p = make_problem(s);
+  NAInputs in{Tensor::zeros(p.query_shape(), p.dtype), Tensor::zeros(p.kv_shape(p.dim), p.dtype),
+              Tensor::zeros(p.kv_shape(p.dim_v), p.dtype), Tensor(), Tensor()};
+  Tensor out = Tensor::zeros(p.output_shape(), p.dtype), lse = Tensor::zeros(p.lse_shape(), DType::f32);
+  metal.forward(p, in, out, lse);
+  EXPECT_EQ(metal.last_device_seconds(), std::optional<double>(0.25));
+  EXPECT_FALSE(make_backend("reference")->last_device_seconds().has_value());
+}
 
 TEST(MetalShaderParse, ReadsKernelSignatures) {
   const auto ks = natten_msl::parse_kernels(

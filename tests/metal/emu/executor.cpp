@@ -314,6 +314,10 @@ void run(const Dispatch& d) {
   const unsigned simdgroups = (per_group + kSimdWidth - 1) / kSimdWidth;
   s.slots.assign(std::size_t{simdgroups} * kSlotBuffers * kSimdWidth * kSlotBytes, 0);
 
+  // Threadgroup buffers with guard bytes behind them: a kernel writing past the memory the plan
+  // reserved fails the dispatch (the shader objects are not sanitizer-instrumented).
+  constexpr std::size_t kTgGuard = 64;
+  constexpr unsigned char kTgGuardByte = 0x5A;
   std::vector<std::vector<unsigned char>> tg_memory(d.threadgroup_bytes.size());
   const std::size_t total_groups = std::size_t{d.threadgroups[0]} * d.threadgroups[1] * d.threadgroups[2];
   Scheduler* const outer = g_scheduler;
@@ -327,7 +331,10 @@ void run(const Dispatch& d) {
     const unsigned gx = static_cast<unsigned>(group % d.threadgroups[0]);
     const unsigned gy = static_cast<unsigned>((group / d.threadgroups[0]) % d.threadgroups[1]);
     const unsigned gz = static_cast<unsigned>(group / (std::size_t{d.threadgroups[0]} * d.threadgroups[1]));
-    for (std::size_t i = 0; i < tg_memory.size(); ++i) tg_memory[i].assign(d.threadgroup_bytes[i], 0xFF);  // poison
+    for (std::size_t i = 0; i < tg_memory.size(); ++i) {
+      tg_memory[i].assign(d.threadgroup_bytes[i], 0xFF);  // poison
+      tg_memory[i].resize(d.threadgroup_bytes[i] + kTgGuard, kTgGuardByte);
+    }
     for (unsigned t = 0; t < per_group; ++t) {
       Fiber& f = s.fibers[t];
       Invocation& inv = f.inv;
@@ -354,6 +361,14 @@ void run(const Dispatch& d) {
         if (s.fibers[t].state == State::runnable) resume(s, s.fibers[t]);
       }
       if (!release_blocked(s)) break;
+    }
+    for (std::size_t i = 0; i < tg_memory.size(); ++i) {
+      for (std::size_t b = d.threadgroup_bytes[i]; b < tg_memory[i].size(); ++b) {
+        if (tg_memory[i][b] != kTgGuardByte) {
+          fail_dispatch(s, "write past the " + std::to_string(d.threadgroup_bytes[i]) + " bytes of threadgroup(" +
+                               std::to_string(i) + ")");
+        }
+      }
     }
   }
 }

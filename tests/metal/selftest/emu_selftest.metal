@@ -42,3 +42,10 @@ kernel void selftest_barrier_divergence(device float* out [[buffer(0)]], uint ti
 kernel void selftest_divergent_collective(device float* out [[buffer(0)]], uint lane [[thread_index_in_simdgroup]]) {
   if (lane < 16) out[lane] = simd_sum(1.0f);
 }
+
+// Every thread writes one slot past the threadgroup memory the dispatch reserves (threads floats).
+kernel void selftest_threadgroup_overflow(device float* out [[buffer(0)]], threadgroup float* slots [[threadgroup(0)]],
+                                          uint tid [[thread_index_in_threadgroup]]) {
+  slots[tid + 1] = 1.0f;
+  out[tid] = 0.0f;
+}

@@ -53,6 +53,9 @@ class MetalBackend final : public Backend {
   void av_backward(const Problem& problem, const SplitAVInputs& in, const Tensor& d_output,
                    SplitAVGrads& grads) override;
 
+  // The executor's GPU time of the last call (command-buffer GPUEndTime - GPUStartTime on Apple).
+  std::optional<double> last_device_seconds() const override { return executor_->last_gpu_seconds(); }
+
   KernelExecutor& executor() { return *executor_; }
 
  private:
