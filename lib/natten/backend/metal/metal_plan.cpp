@@ -331,7 +331,8 @@ LaunchPlan elementwise(const std::string& kernel, std::vector<Binding> buffers, 
 // A window-side split kernel: a query tile per threadgroup (grid: tiles x query heads x batch), the
 // union of its windows staged like the fused forward.
 //   dot (qk, d_attention): the threads share the tile's (query, column) pairs; x rows of the tile
-//     and y rows of the chunk are staged.
+//     and y rows of the chunk are staged. Narrow windows get taller tiles (about kTiledThreads
+//     pairs), as long as the x rows take at most half the threadgroup-memory budget.
 //   weighted (av, dQ): lanes_per_query threads per query, the smallest power of two >= the head
 //     dim (at most 32), and as many queries as fill kTiledThreads threads; y rows are staged.
 enum class Tiled { dot, weighted };
@@ -339,7 +340,11 @@ enum class Tiled { dot, weighted };
 LaunchPlan tiled(const std::string& kernel, std::vector<Binding> buffers, int args_index, NattenSplitArgs a,
                  const Problem& p, Tiled kind, const PlanOptions& o) {
   int queries = 2 * o.queries_per_threadgroup;
-  if (kind == Tiled::weighted) {
+  if (kind == Tiled::dot) {
+    const std::int64_t budget_floats = static_cast<std::int64_t>(o.threadgroup_memory_budget / sizeof(float));
+    queries = std::max(queries, ceil_div(kTiledThreads, a.columns));
+    queries = static_cast<int>(std::min<std::int64_t>(queries, std::max<std::int64_t>(1, budget_floats / (2 * a.dim))));
+  } else {
     a.lanes_per_query = 1;
     while (a.lanes_per_query < std::min(a.dim, NATTEN_SIMD_WIDTH)) a.lanes_per_query *= 2;
     queries = kTiledThreads / a.lanes_per_query;
@@ -353,7 +358,8 @@ LaunchPlan tiled(const std::string& kernel, std::vector<Binding> buffers, int ar
   const std::int64_t fixed = kind == Tiled::dot ? std::int64_t{tile_size(a)} * a.dim : 0;
   l.threadgroup_memory = {plan_staging(o, fixed, a.dim, bound, a)};
   l.threadgroups = {total_tiles(p, a), static_cast<unsigned>(p.heads_q), static_cast<unsigned>(p.batch)};
-  const int threads = kind == Tiled::dot ? kTiledThreads : tile_size(a) * a.lanes_per_query;
+  const int threads = kind == Tiled::dot ? std::min(kTiledThreads, tile_size(a) * a.columns)
+                                         : tile_size(a) * a.lanes_per_query;
   l.threads = {static_cast<unsigned>(ceil_div(threads, NATTEN_SIMD_WIDTH) * NATTEN_SIMD_WIDTH), 1, 1};
   set_args(l, args_index, a);
   return l;
