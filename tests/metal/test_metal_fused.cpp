@@ -6,6 +6,7 @@
 #include <random>
 
 #include "emulated_executor.hpp"
+#include "metal_checks.hpp"
 #include "natten/backend.hpp"
 #include "natten/parity/compare.hpp"
 #include "support/random_problem.hpp"
@@ -14,15 +15,6 @@ namespace natten::metal {
 namespace {
 
 using natten_emu::ThreadOrder;
-
-constexpr ThreadOrder kOrders[] = {ThreadOrder::forward, ThreadOrder::reverse, ThreadOrder::shuffled};
-
-void expect_close(const Tensor& ours, const Tensor& ref, DType dtype, const char* tensor) {
-  const TensorComparison c = compare_tensors(ours, ref, default_tolerance(dtype, tensor));
-  EXPECT_EQ(c.failures, 0) << tensor << ": " << c.failures << " of " << c.count << " outside tolerance, max abs error "
-                           << c.max_abs_error << " at " << c.worst_index << " (ours " << c.worst_ours << ", reference "
-                           << c.worst_reference << ")";
-}
 
 // Forward and backward of one problem on the emulated backend against the reference backend. The
 // backward consumes the reference's output and logsumexp (rounded to the dtype), isolating it.
@@ -47,13 +39,6 @@ void check_problem(const Problem& p, std::mt19937_64& rng, ThreadOrder order, co
     expect_close(gg.additional_key, gw.additional_key, p.dtype, "grad_additional_key");
     expect_close(gg.additional_value, gw.additional_value, p.dtype, "grad_additional_value");
   }
-}
-
-natten::testing::SweepLimits small_limits() {
-  natten::testing::SweepLimits lim;
-  lim.max_tokens = 40;
-  lim.max_dim = 10;
-  return lim;
 }
 
 class FusedSweep : public ::testing::TestWithParam<DType> {};

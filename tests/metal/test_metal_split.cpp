@@ -11,6 +11,7 @@
 #include <random>
 
 #include "emulated_executor.hpp"
+#include "metal_checks.hpp"
 #include "natten/core/error.hpp"
 #include "natten/ops.hpp"
 #include "natten/parity/compare.hpp"
@@ -21,15 +22,6 @@ namespace {
 
 using natten_emu::ThreadOrder;
 using natten::testing::random_tensor;
-
-constexpr ThreadOrder kOrders[] = {ThreadOrder::forward, ThreadOrder::reverse, ThreadOrder::shuffled};
-
-void expect_close(const Tensor& ours, const Tensor& ref, DType dtype, const char* tensor) {
-  const TensorComparison c = compare_tensors(ours, ref, default_tolerance(dtype, tensor));
-  EXPECT_EQ(c.failures, 0) << tensor << ": " << c.failures << " of " << c.count << " outside tolerance, max abs error "
-                           << c.max_abs_error << " at " << c.worst_index << " (ours " << c.worst_ours << ", reference "
-                           << c.worst_reference << ")";
-}
 
 // qk, av and both backward ops of one problem, emulated Metal against the reference backend.
 void check_split(const Problem& problem, std::mt19937_64& rng, ThreadOrder order, bool with_rpb,
@@ -68,13 +60,6 @@ void check_split(const Problem& problem, std::mt19937_64& rng, ThreadOrder order
   expect_close(ga.attention, ga_ref.attention, t, "grad_attention");
   expect_close(ga.value, ga_ref.value, t, "grad_value");
   if (problem.extra_kv > 0) expect_close(ga.additional_value, ga_ref.additional_value, t, "grad_additional_value");
-}
-
-natten::testing::SweepLimits small_limits() {
-  natten::testing::SweepLimits lim;
-  lim.max_tokens = 40;
-  lim.max_dim = 10;
-  return lim;
 }
 
 class SplitSweep : public ::testing::TestWithParam<DType> {};

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "emulated_executor.hpp"
+#include "metal_checks.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/io/ref_case.hpp"
@@ -54,15 +55,7 @@ TEST(MetalUpstreamParity, EmulatedKernelsMatchUpstream) {
         ours["grad_additional_value"] = g.additional_value;
       }
     }
-    for (const auto& [tensor, expected] : c.expected) {
-      ASSERT_TRUE(ours.count(tensor)) << tensor;
-      const TensorComparison cmp = compare_tensors(ours.at(tensor), expected, default_tolerance(c.dtype, tensor));
-      EXPECT_EQ(cmp.failures, 0) << tensor << ": max abs error " << cmp.max_abs_error << " at " << cmp.worst_index
-                                 << " (ours " << cmp.worst_ours << ", upstream " << cmp.worst_reference << ")";
-      if (c.dtype == DType::f32 && tensor == "output") {
-        EXPECT_LE(cmp.max_abs_error, 1e-5);
-      }
-    }
+    expect_upstream_parity(ours, c.expected, c.dtype, {"output"});
   }
   EXPECT_GE(checked, 10);
   if (!skipped.empty()) std::printf("[   NOTE   ] too large to emulate here, not checked:%s\n", skipped.c_str());
@@ -83,16 +76,7 @@ TEST(MetalUpstreamParity, EmulatedSplitKernelsMatchUpstream) {
     const SplitCase c = load_split_case(root, name);
     ASSERT_TRUE(c.op == "na_qk" || c.op == "na_av") << c.op;
     ASSERT_TRUE(c.has_backward());
-    const std::map<std::string, Tensor> ours = run_split_case(*metal, c);
-    for (const auto& [tensor, expected] : c.expected) {
-      ASSERT_TRUE(ours.count(tensor)) << tensor;
-      const TensorComparison cmp = compare_tensors(ours.at(tensor), expected, default_tolerance(c.dtype, tensor));
-      EXPECT_EQ(cmp.failures, 0) << tensor << ": max abs error " << cmp.max_abs_error << " at " << cmp.worst_index
-                                 << " (ours " << cmp.worst_ours << ", upstream " << cmp.worst_reference << ")";
-      if (c.dtype == DType::f32 && tensor.rfind("grad_", 0) != 0) {
-        EXPECT_LE(cmp.max_abs_error, 1e-5) << tensor;
-      }
-    }
+    expect_upstream_parity(run_split_case(*metal, c), c.expected, c.dtype, {"attention", "output"});
     ++checked;
   }
   EXPECT_GE(checked, 10);
