@@ -1,0 +1,67 @@
+// The FMA loop behind measure_fma_peak(), compiled once per SIMD target by Highway's
+// foreach_target and dispatched at run time (see peak.hpp).
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "natten/bench/peak_kernel.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <string>
+
+HWY_BEFORE_NAMESPACE();
+namespace natten::bench::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Twelve independent accumulators: FMA latency (4-5 cycles) x throughput (2 per cycle) needs at
+// least 8-10 in flight, and 12 vectors plus two constants still fit the 16 architectural vector
+// registers of SSE/AVX2 without spills.
+constexpr int kAccumulators = 12;
+
+float FmaLoop(long long iterations) {
+  const hn::ScalableTag<float> d;
+  // x -> x * m + c converges to c / (1 - m): values stay finite and normal however long it runs.
+  const auto m = hn::Set(d, 0.999999f);
+  const auto c = hn::Set(d, 1e-6f);
+  auto a0 = hn::Set(d, 0.0f), a1 = hn::Set(d, 0.1f), a2 = hn::Set(d, 0.2f), a3 = hn::Set(d, 0.3f);
+  auto a4 = hn::Set(d, 0.4f), a5 = hn::Set(d, 0.5f), a6 = hn::Set(d, 0.6f), a7 = hn::Set(d, 0.7f);
+  auto a8 = hn::Set(d, 0.8f), a9 = hn::Set(d, 0.9f), a10 = hn::Set(d, 1.0f), a11 = hn::Set(d, 1.1f);
+  for (long long i = 0; i < iterations; ++i) {
+    a0 = hn::MulAdd(a0, m, c);
+    a1 = hn::MulAdd(a1, m, c);
+    a2 = hn::MulAdd(a2, m, c);
+    a3 = hn::MulAdd(a3, m, c);
+    a4 = hn::MulAdd(a4, m, c);
+    a5 = hn::MulAdd(a5, m, c);
+    a6 = hn::MulAdd(a6, m, c);
+    a7 = hn::MulAdd(a7, m, c);
+    a8 = hn::MulAdd(a8, m, c);
+    a9 = hn::MulAdd(a9, m, c);
+    a10 = hn::MulAdd(a10, m, c);
+    a11 = hn::MulAdd(a11, m, c);
+  }
+  const auto s = hn::Add(hn::Add(hn::Add(a0, a1), hn::Add(a2, a3)),
+                         hn::Add(hn::Add(hn::Add(a4, a5), hn::Add(a6, a7)), hn::Add(hn::Add(a8, a9), hn::Add(a10, a11))));
+  return hn::GetLane(hn::SumOfLanes(d, s));
+}
+
+int LanesPerVector() { return static_cast<int>(hn::Lanes(hn::ScalableTag<float>())); }
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace natten::bench::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace natten::bench {
+
+HWY_EXPORT(FmaLoop);
+HWY_EXPORT(LanesPerVector);
+HWY_EXPORT(TargetName);
+
+float run_fma_kernel(long long iterations) { return HWY_DYNAMIC_DISPATCH(FmaLoop)(iterations); }
+int fma_kernel_lanes() { return HWY_DYNAMIC_DISPATCH(LanesPerVector)(); }
+std::string fma_kernel_target() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+double fma_kernel_flops(long long iterations) {
+  return 2.0 * 12 * fma_kernel_lanes() * static_cast<double>(iterations);
+}
+
+}  // namespace natten::bench
+#endif  // HWY_ONCE
