@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -125,6 +126,11 @@ Options parse_command_line(int argc, const char* const* argv) {
                  "reference backend); comma list (default time)")
       ->group("Guard");
 
+  std::string guard_stat = "median";
+  app.add_option("--guard-stat", guard_stat,
+                 "Time statistic the guard compares: median (default) or min (least disturbed by other load)")
+      ->group("Guard");
+
   bool peak = false, dry_run = false, list = false;
   CLI::Option* peak_opt = app.add_flag("--peak", peak, "Measure and print the fp32 FMA peak, then exit")->group("Modes");
   CLI::Option* dry_opt =
@@ -150,6 +156,8 @@ Options parse_command_line(int argc, const char* const* argv) {
   for (const auto& [flag, opt] : problem_opts) {
     if (opt->count() > 0) config::set_key(o.overrides, flag->key, joined(values[flag->key]), first_name(flag->names));
   }
+  // A bare -c may leave CLI11 an empty string: it means every axis.
+  causal.erase(std::remove(causal.begin(), causal.end(), std::string()), causal.end());
   if (causal_opt->count() > 0) config::set_key(o.overrides, "causal", causal.empty() ? "true" : joined(causal), "--causal");
   if (backward) config::set_key(o.overrides, "backward", "true", "--backward");
   if (!rank.empty()) {
@@ -163,6 +171,7 @@ Options parse_command_line(int argc, const char* const* argv) {
   if (!(max_slowdown >= 1.0)) fail("--max-slowdown: {} must be >= 1", max_slowdown);
   o.guard.max_slowdown = max_slowdown;
   o.guard.kinds = parse_guards(guard);
+  o.guard.stat = parse_guard_stat(guard_stat);
   if (o.inject_slowdown < 1) fail("--inject-slowdown: {} must be >= 1", o.inject_slowdown);
   validate_policy(p);
 

@@ -108,7 +108,7 @@ void derive(CaseResult& r, const std::map<int, PeakResult>& peaks, const Options
 
 }  // namespace
 
-RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& o) {
+RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& o, const BackendFactory& factory) {
   Progress progress(o.quiet);
   RunReport rep;
   rep.created = utc_now();
@@ -122,7 +122,7 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
   int total = 0;
   for (const config::ResolvedCase& c : cases) {
     try {
-      backends.push_back(case_backends(c));
+      backends.push_back(case_backends(c, [&](const std::string& n) { factory(n); }));
     } catch (const Error& e) {
       throw Error(fmt::format("case '{}' ({}): {}", c.name, c.origin, e.what()));
     }
@@ -163,7 +163,7 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
         r.threads = threads;
         r.flops = op == Op::forward ? forward_flops(p) : backward_flops(p);
         r.bytes = op == Op::forward ? forward_bytes(p) : backward_bytes(p);
-        std::unique_ptr<Backend> b = make_backend(name);
+        std::unique_ptr<Backend> b = factory(name);
         b->set_threads(threads);
         const std::string why = b->why_unsupported(op, p);
         if (!why.empty()) {
@@ -213,11 +213,12 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
       const auto ref_it = std::find_if(rep.results.begin() + static_cast<std::ptrdiff_t>(first), rep.results.end(),
                                        [](const CaseResult& r) { return r.backend == "reference" && r.status == Status::timed; });
       if (ref_it != rep.results.end()) {
-        const double ref_median = ref_it->time.median, ref_noise = ref_it->time.rel_noise;
+        const double ref_median = ref_it->time.median, ref_min = ref_it->time.min, ref_noise = ref_it->time.rel_noise;
         for (std::size_t i = first; i < rep.results.size(); ++i) {
           CaseResult& r = rep.results[i];
           if (r.status != Status::timed || r.backend == "reference") continue;
           r.reference_median = ref_median;
+          r.reference_min = ref_min;
           r.reference_rel_noise = ref_noise;
           r.speedup_vs_reference = ref_median / r.time.median;
         }
@@ -260,7 +261,7 @@ std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const
     }
     std::string names;
     try {
-      for (const std::string& n : case_backends(c)) names += (names.empty() ? "" : ", ") + n;
+      for (const std::string& n : case_backends(c, [](const std::string& x) { make_backend(x); })) names += (names.empty() ? "" : ", ") + n;
     } catch (const Error& e) {
       throw Error(fmt::format("case '{}' ({}): {}", c.name, c.origin, e.what()));
     }

@@ -2,6 +2,7 @@
 // backends time each case.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ std::vector<config::ResolvedCase> assemble_cases(const Options& options);
 std::string default_backend();
 // The backends a case runs on: its setting, "all" expanded to every available backend, or the
 // default. Throws Error when a name is unknown or not available on this machine.
-std::vector<std::string> case_backends(const config::ResolvedCase& c);
+// `check` is called on each name (throws when unknown or unavailable).
+std::vector<std::string> case_backends(const config::ResolvedCase& c,
+                                       const std::function<void(const std::string&)>& check);
 
 }  // namespace natten::bench

@@ -35,12 +35,18 @@ std::vector<GuardKind> parse_guards(std::string_view list) {
   return kinds;
 }
 
+GuardStat parse_guard_stat(std::string_view name) {
+  if (name == "median") return GuardStat::median;
+  if (name == "min") return GuardStat::min;
+  fail("--guard-stat: unknown statistic '{}' (expected median or min)", name);
+}
+
 std::vector<GuardEntry> guard_entries(const RunReport& report) {
   std::vector<GuardEntry> out;
   for (const CaseResult& r : report.results) {
     if (r.status != Status::timed) continue;
-    out.push_back({r.case_name, r.backend, r.op, r.problem.str(), r.time.median, r.time.rel_noise, r.flops, r.peak_gflops,
-                   r.reference_median, r.reference_rel_noise});
+    out.push_back({r.case_name, r.backend, r.op, r.problem.str(), r.time.median, r.time.min, r.time.rel_noise, r.flops,
+                   r.peak_gflops, r.reference_median, r.reference_min, r.reference_rel_noise});
   }
   return out;
 }
@@ -75,13 +81,16 @@ Baseline parse_baseline(const Json& json, const std::string& path) {
       e.backend = r.at("backend", what).as_string(what + ".backend");
       e.op = r.at("op", what).as_string(what + ".op");
       e.problem = r.at("problem_str", what).as_string(what + ".problem_str");
-      e.median = r.at("time_s", what).at("median", what + ".time_s").as_number(what + ".time_s.median");
+      const Json& t = r.at("time_s", what);
+      e.median = t.at("median", what + ".time_s").as_number(what + ".time_s.median");
+      e.min = t.at("min", what + ".time_s").as_number(what + ".time_s.min");
       e.rel_noise = r.at("rel_noise", what).as_number(what + ".rel_noise");
       e.flops = r.at("flops", what).as_number(what + ".flops");
       e.peak_gflops = r.at("peak_gflops", what).as_number(what + ".peak_gflops");
       e.reference_median = optional_number(r, "reference_median_s", what);
+      e.reference_min = optional_number(r, "reference_min_s", what);
       e.reference_rel_noise = optional_number(r, "reference_rel_noise", what);
-      if (!(e.median > 0)) fail("{}.time_s.median: {} must be > 0", what, e.median);
+      if (!(e.median > 0) || !(e.min > 0)) fail("{}.time_s: median {} and min {} must be > 0", what, e.median, e.min);
       b.entries.push_back(e);
     }
     return b;
@@ -108,25 +117,28 @@ struct Cost {
 };
 
 // The cost a guard compares, or nullopt with the reason when this entry has none.
-std::optional<Cost> cost(const GuardEntry& e, GuardKind k, std::string& why) {
+std::optional<Cost> cost(const GuardEntry& e, GuardKind k, GuardStat stat, std::string& why) {
+  const bool use_min = stat == GuardStat::min;
+  const double t = use_min ? e.min : e.median;
   switch (k) {
-    case GuardKind::time: return Cost{e.median, e.rel_noise};
+    case GuardKind::time: return Cost{t, e.rel_noise};
     case GuardKind::peak:
       if (!(e.peak_gflops > 0) || !(e.flops > 0)) {
         why = "no FMA peak measured";
         return std::nullopt;
       }
-      return Cost{e.median * e.peak_gflops * 1e9 / e.flops, e.rel_noise};
+      return Cost{t * e.peak_gflops * 1e9 / e.flops, e.rel_noise};
     case GuardKind::reference:
       if (e.backend == "reference") {
         why = "is the reference backend";
         return std::nullopt;
       }
-      if (!e.reference_median || !(*e.reference_median > 0)) {
+      const std::optional<double>& ref = use_min ? e.reference_min : e.reference_median;
+      if (!ref || !(*ref > 0)) {
         why = "reference backend not timed in the same run";
         return std::nullopt;
       }
-      return Cost{e.median / *e.reference_median, e.rel_noise + e.reference_rel_noise.value_or(0.0)};
+      return Cost{t / *ref, e.rel_noise + e.reference_rel_noise.value_or(0.0)};
   }
   return std::nullopt;
 }
@@ -151,8 +163,8 @@ GuardReport compare_runs(const std::vector<GuardEntry>& now, const Baseline& bas
     }
     for (GuardKind k : opt.kinds) {
       std::string why;
-      const auto cn = cost(n, k, why);
-      const auto cb = cn ? cost(*it, k, why) : std::nullopt;
+      const auto cn = cost(n, k, opt.stat, why);
+      const auto cb = cn ? cost(*it, k, opt.stat, why) : std::nullopt;
       if (!cn || !cb) {
         if (k != GuardKind::reference || n.backend != "reference")
           rep.notes.push_back(fmt::format("{}: {} guard skipped: {}", key_of(n), guard_name(k), why));
@@ -181,8 +193,9 @@ GuardReport compare_runs(const std::vector<GuardEntry>& now, const Baseline& bas
 std::string guard_table(const GuardReport& rep, const Baseline& base, const GuardOptions& opt) {
   std::string kinds;
   for (GuardKind k : opt.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(guard_name(k));
-  std::string out = fmt::format("baseline {} ({}, {}): guard {}, max slowdown {:.2f}x beyond noise\n", base.path,
-                                base.cpu_model, base.created, kinds, opt.max_slowdown);
+  std::string out = fmt::format("baseline {} ({}, {}): guard {} on the {} time, max slowdown {:.2f}x beyond noise\n",
+                                base.path, base.cpu_model, base.created, kinds,
+                                opt.stat == GuardStat::min ? "minimum" : "median", opt.max_slowdown);
   const auto fmt_cost = [](GuardKind k, double v) {
     switch (k) {
       case GuardKind::time: return format_seconds(v);

@@ -1,10 +1,10 @@
 // Regression guard: compare a run with a baseline report (any natten-bench JSON), case by case.
 //
 // Each guard compares a cost (lower is better) of the same (case, backend, op, problem):
-//   time       median seconds per call                        same machine only
-//   peak       median * measured FMA peak of this run / FLOPs  = 1 / (fraction of peak): a slower or
+//   time       seconds per call (t: the median, or the minimum with --guard-stat min)
+//   peak       t * measured FMA peak of this run / FLOPs       = 1 / (fraction of peak): a slower or
 //              faster machine scales the time and the peak alike
-//   reference  median / the reference backend's median         = 1 / speedup over the oracle
+//   reference  t / the reference backend's t                   = 1 / speedup over the oracle
 //              in the same run (cases of the reference backend itself are not guarded by it)
 // `peak` and `reference` are yardsticks measured in the same run, so a baseline recorded on one
 // machine still guards on another (see README.md for what they cannot cancel).
@@ -31,8 +31,15 @@ std::string_view guard_name(GuardKind k);
 // "time", "peak,reference", ...; throws Error on unknown names.
 std::vector<GuardKind> parse_guards(std::string_view list);
 
+// Which time statistic the guard compares: the median (default), or the minimum, which is least
+// disturbed by other load on a shared machine (pair it with the peak guard: the peak is a best
+// case too).
+enum class GuardStat { median, min };
+GuardStat parse_guard_stat(std::string_view name);
+
 struct GuardOptions {
   std::vector<GuardKind> kinds{GuardKind::time};
+  GuardStat stat = GuardStat::median;
   double max_slowdown = 1.10;
   double noise_z = 2.0;
   double noise_cap = 0.5;
@@ -41,9 +48,9 @@ struct GuardOptions {
 // The fields of one timed result that the guard reads, from a live run or a JSON file.
 struct GuardEntry {
   std::string case_name, backend, op, problem;
-  double median = 0, rel_noise = 0;
+  double median = 0, min = 0, rel_noise = 0;
   double flops = 0, peak_gflops = 0;
-  std::optional<double> reference_median, reference_rel_noise;
+  std::optional<double> reference_median, reference_min, reference_rel_noise;
 };
 
 struct Baseline {

@@ -20,7 +20,9 @@ struct PeakResult {
 };
 
 // Runs `trials` trials of about `trial_seconds` each on `threads` threads at once and keeps the best.
-PeakResult measure_fma_peak(int threads, double trial_seconds = 0.04, int trials = 5);
+// Many short trials: on a shared machine the best one is the least disturbed (a 2 ms trial often
+// runs between two preemptions, as short kernel samples do).
+PeakResult measure_fma_peak(int threads, double trial_seconds = 0.002, int trials = 50);
 
 // FLOPs done by one call of the kernel with `iterations` (for tests and calibration).
 double fma_kernel_flops(long long iterations);

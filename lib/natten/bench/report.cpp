@@ -97,6 +97,7 @@ Json result_json(const CaseResult& r) {
   j.set("peak_gflops", r.peak_gflops);
   j.set("pct_peak", r.pct_peak);
   j.set("reference_median_s", optional_number(r.reference_median));
+  j.set("reference_min_s", optional_number(r.reference_min));
   j.set("reference_rel_noise", optional_number(r.reference_rel_noise));
   j.set("speedup_vs_reference", optional_number(r.speedup_vs_reference));
   Json w = Json::array();

@@ -51,6 +51,7 @@ struct CaseResult {
   double peak_gflops = 0;       // measured FMA peak at `threads` (0 when not measured)
   double pct_peak = 0;          // 100 * gflops / peak_gflops
   std::optional<double> reference_median;     // same case and op on the reference backend, this run
+  std::optional<double> reference_min;
   std::optional<double> reference_rel_noise;
   std::optional<double> speedup_vs_reference;  // reference_median / median
   Verification verification;

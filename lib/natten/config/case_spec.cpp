@@ -18,64 +18,70 @@ std::string_view trim(std::string_view s) {
 }
 
 // Decimal integer in [lo, hi], nothing else (no sign '+', no spaces, no suffix).
+// `label` names the setting in messages: "file.ini:12: key", or "--flag" (a flag names itself).
+std::string label_of(const std::string& origin, std::string_view key) {
+  return origin.rfind("-", 0) == 0 ? origin : origin + ": " + std::string(key);
+}
+
+// Decimal integer in [lo, hi], nothing else (no sign '+', no spaces, no suffix).
 template <typename T>
-T parse_int(std::string_view text, T lo, T hi, const std::string& origin, std::string_view key) {
+T parse_int(std::string_view text, T lo, T hi, const std::string& label) {
   const std::string_view t = trim(text);
   T v{};
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (t.empty() || ec == std::errc::invalid_argument || end != t.data() + t.size())
-    fail("{}: {}: '{}' is not an integer", origin, key, text);
-  if (ec == std::errc::result_out_of_range || v < lo || v > hi)
-    fail("{}: {}: {} is out of range [{}, {}]", origin, key, t, lo, hi);
+    fail("{}: '{}' is not an integer", label, text);
+  if (ec == std::errc::result_out_of_range || v < lo || v > hi) fail("{}: {} is out of range [{}, {}]", label, t, lo, hi);
   return v;
 }
 
-bool parse_bool(std::string_view text, const std::string& origin, std::string_view key) {
+bool parse_bool(std::string_view text, const std::string& label) {
   std::string t(trim(text));
   std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (t == "1" || t == "true" || t == "yes" || t == "on") return true;
   if (t == "0" || t == "false" || t == "no" || t == "off") return false;
-  fail("{}: {}: '{}' is not a boolean (true/false, 1/0, yes/no, on/off)", origin, key, text);
+  fail("{}: '{}' is not a boolean (true/false, 1/0, yes/no, on/off)", label, text);
 }
 
-std::vector<std::string_view> split_list(std::string_view text, std::size_t max_items, const std::string& origin,
-                                         std::string_view key) {
+std::vector<std::string_view> split_list(std::string_view text, std::size_t max_items, const std::string& label) {
   std::vector<std::string_view> items;
+  std::string_view rest = text;
   while (true) {
-    const std::size_t comma = text.find(',');
-    const std::string_view item = trim(text.substr(0, comma));
-    if (item.empty()) fail("{}: {}: empty item in list '{}'", origin, key, text);
+    const std::size_t comma = rest.find(',');
+    const std::string_view item = trim(rest.substr(0, comma));
+    if (item.empty()) fail("{}: empty item in list '{}'", label, text);
     items.push_back(item);
     if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
+    rest.remove_prefix(comma + 1);
   }
-  if (items.size() > max_items) fail("{}: {}: {} values given, at most {} allowed", origin, key, items.size(), max_items);
+  if (items.size() > max_items) fail("{}: {} values given, at most {} allowed", label, items.size(), max_items);
   return items;
 }
 
 template <typename T>
-std::vector<T> parse_int_list(std::string_view text, T lo, T hi, const std::string& origin, std::string_view key) {
+std::vector<T> parse_int_list(std::string_view text, T lo, T hi, const std::string& label) {
   std::vector<T> out;
-  for (std::string_view item : split_list(text, kMaxRank, origin, key)) out.push_back(parse_int<T>(item, lo, hi, origin, key));
+  for (std::string_view item : split_list(text, kMaxRank, label)) out.push_back(parse_int<T>(item, lo, hi, label));
   return out;
 }
 
 constexpr int kMaxInt = 1 << 30;
 constexpr std::int64_t kMaxExtent = std::int64_t{1} << 30;
 
-using Setter = std::function<void(CaseSettings&, std::string_view, const std::string&, std::string_view)>;
+// (settings, value, origin, label)
+using Setter = std::function<void(CaseSettings&, std::string_view, const std::string&, const std::string&)>;
 
 template <typename T, typename Member>
 Setter int_setter(Member member, T lo, T hi) {
-  return [member, lo, hi](CaseSettings& s, std::string_view v, const std::string& o, std::string_view k) {
-    s.*member = Setting<T>{parse_int<T>(v, lo, hi, o, k), o};
+  return [member, lo, hi](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
+    s.*member = Setting<T>{parse_int<T>(v, lo, hi, l), o};
   };
 }
 
 template <typename T, typename Member>
 Setter list_setter(Member member, T lo, T hi) {
-  return [member, lo, hi](CaseSettings& s, std::string_view v, const std::string& o, std::string_view k) {
-    s.*member = Setting<std::vector<T>>{parse_int_list<T>(v, lo, hi, o, k), o};
+  return [member, lo, hi](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
+    s.*member = Setting<std::vector<T>>{parse_int_list<T>(v, lo, hi, l), o};
   };
 }
 
@@ -97,30 +103,30 @@ const std::vector<KeyDef>& key_table() {
       {"stride", nullptr, list_setter<int>(&CaseSettings::stride, 1, kMaxInt)},
       {"dilation", nullptr, list_setter<int>(&CaseSettings::dilation, 1, kMaxInt)},
       {"causal", nullptr,
-       [](CaseSettings& s, std::string_view v, const std::string& o, std::string_view k) {
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
          std::vector<bool> flags;
-         for (std::string_view item : split_list(v, kMaxRank, o, k)) flags.push_back(parse_bool(item, o, k));
+         for (std::string_view item : split_list(v, kMaxRank, l)) flags.push_back(parse_bool(item, l));
          s.causal = Setting<std::vector<bool>>{flags, o};
        }},
       {"dtype", nullptr,
-       [](CaseSettings& s, std::string_view v, const std::string& o, std::string_view k) {
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
          const std::string_view t = trim(v);
          if (t != "fp32" && t != "fp16" && t != "bf16" && t != "float32" && t != "float16" && t != "bfloat16")
-           fail("{}: {}: '{}' is not a dtype (fp32, fp16 or bf16)", o, k, v);
+           fail("{}: '{}' is not a dtype (fp32, fp16 or bf16)", l, v);
          s.dtype = Setting<DType>{parse_dtype(t), o};
        }},
       {"add_kv", nullptr, int_setter<std::int64_t>(&CaseSettings::add_kv, 0, kMaxExtent)},
       {"backward", nullptr,
-       [](CaseSettings& s, std::string_view v, const std::string& o, std::string_view k) {
-         s.backward = Setting<bool>{parse_bool(v, o, k), o};
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
+         s.backward = Setting<bool>{parse_bool(v, l), o};
        }},
       {"seed", nullptr,
        int_setter<std::uint64_t>(&CaseSettings::seed, 0, std::numeric_limits<std::uint64_t>::max())},
       {"backend", nullptr,
-       [](CaseSettings& s, std::string_view v, const std::string& o, std::string_view k) {
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
          std::vector<std::string> names;
-         for (std::string_view item : split_list(v, 64, o, k)) {
-           if (std::find(names.begin(), names.end(), item) != names.end()) fail("{}: {}: '{}' listed twice", o, k, item);
+         for (std::string_view item : split_list(v, 64, l)) {
+           if (std::find(names.begin(), names.end(), item) != names.end()) fail("{}: '{}' listed twice", l, item);
            names.emplace_back(item);
          }
          s.backend = Setting<std::vector<std::string>>{names, o};
@@ -141,7 +147,7 @@ void per_axis(const std::optional<Setting<std::vector<T>>>& s, const char* key, 
   if (!s) return;
   const auto& v = s->value;
   if (v.size() != 1 && static_cast<int>(v.size()) != rank)
-    fail("{}: {}: {} values given for rank {} (give one value or one per axis)", s->origin, key, v.size(), rank);
+    fail("{}: {} values given for rank {} (give one value or one per axis)", label_of(s->origin, key), v.size(), rank);
   for (int a = 0; a < rank; ++a) fill(a, v.size() == 1 ? v[0] : v[static_cast<std::size_t>(a)]);
 }
 
@@ -162,7 +168,7 @@ const std::vector<std::string>& known_keys() {
 void set_key(CaseSettings& s, std::string_view key, std::string_view value, const std::string& origin) {
   for (const KeyDef& d : key_table()) {
     if (key == d.name || (d.alias && key == d.alias)) {
-      d.set(s, value, origin, key);
+      d.set(s, value, origin, label_of(origin, key));
       return;
     }
   }
@@ -224,8 +230,8 @@ ResolvedCase resolve_unprefixed(const CaseDef& def) {
   if (!s.window_size) fail("window_size is required");
   const int rank = static_cast<int>(s.input_size->value.size());
   if (s.rank && s.rank->value != rank)
-    fail("{}: rank: {} does not match input_size ({} given at {})", s.rank->origin, s.rank->value, join_axes(s.input_size->value),
-         s.input_size->origin);
+    fail("{}: {} does not match input_size ({} given at {})", label_of(s.rank->origin, "rank"), s.rank->value,
+         join_axes(s.input_size->value), s.input_size->origin);
 
   ResolvedCase rc;
   rc.name = def.name;
