@@ -37,10 +37,12 @@ std::vector<ResolvedCase> resolve_text(const std::string& text, const std::strin
 }
 
 TEST(BenchIni, SectionsKeysCommentsAndLineNumbers) {
-  const auto ini = parse_ini("\xEF\xBB\xBF# comment\r\n; another\n\n[defaults]\ndim = 16\n[a]\n  input_size =  8, 8 \n", "x.ini");
+  const auto ini = parse_ini(
+      "\xEF\xBB\xBF# comment\r\n; another\n\n[defaults]  # trailing\ndim = 16 ; sixteen\n[a]\n  input_size =  8, 8 \n", "x.ini");
   ASSERT_EQ(ini.sections.size(), 2u);
   EXPECT_EQ(ini.sections[0].name, "defaults");
   EXPECT_EQ(ini.sections[0].line, 4);
+  EXPECT_EQ(ini.sections[0].entries[0].value, "16");
   ASSERT_EQ(ini.sections[1].entries.size(), 1u);
   EXPECT_EQ(ini.sections[1].entries[0].key, "input_size");
   EXPECT_EQ(ini.sections[1].entries[0].value, "8, 8");
@@ -91,6 +93,8 @@ TEST(BenchCases, DefaultsOverridesAndBroadcast) {
   EXPECT_EQ(a.spec.dtype, DType::bf16);
   EXPECT_EQ(a.spec.extra_kv, 3);
   EXPECT_EQ(a.seed, 42u);
+  // Without a seed key: FNV-1a of the case name, as natten-check --write and make_reference.py.
+  EXPECT_EQ(resolve_text("[a]\ninput_size = 8\nk = 3\n")[0].seed, 0xaf63dc4c8601ec8cULL);
   EXPECT_TRUE(a.backward);
   const auto& b = cases[1];
   EXPECT_EQ(b.spec.params.rank, 3);
@@ -122,7 +126,7 @@ TEST(BenchCases, BadKeysAndValuesNameFileLineAndKey) {
       {"[a]\ninput_size = 8\nbackward = 2\n", "t.ini:3: backward: '2' is not a boolean"},
       {"[a]\ninput_size = 8\nk = 3\nbackend = cpu,cpu\n", "t.ini:4: backend: 'cpu' listed twice"},
       {"[defaults]\ndim = -1\n[a]\ninput_size = 8\n", "t.ini:2: dim: -1 is out of range [1, "},
-      {"[a]\ninput_size = 8\nk = 3 # seven\n", "t.ini:3: k: '3 # seven' is not an integer"},
+      {"[a]\ninput_size = 8\nk = 3# seven\n", "t.ini:3: k: '3# seven' is not an integer"},
       {"[a]\ninput_size = 8,8\nk = 3,3,3\n", "t.ini:3: window_size: 3 values given for rank 2"},
       {"[a]\ninput_size = 8,8\nk = 3\nrank = 3\n", "case 'a' (t.ini:1): t.ini:4: rank: 3 does not match input_size (8x8"},
       {"[a]\nk = 3\n", "case 'a' (t.ini:1): input_size is required"},

@@ -224,6 +224,17 @@ std::vector<CaseDef> read_cases(const std::string& path) { return cases_from_ini
 
 namespace {
 
+// Default seed: FNV-1a of the case name, as natten-check --write and make_reference.py use, so
+// each case gets its own inputs without a seed key.
+std::uint64_t name_seed(const std::string& name) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (const char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
 ResolvedCase resolve_unprefixed(const CaseDef& def) {
   const CaseSettings& s = def.settings;
   if (!s.input_size) fail("input_size is required");
@@ -251,7 +262,7 @@ ResolvedCase resolve_unprefixed(const CaseDef& def) {
   spec.dtype = s.dtype ? s.dtype->value : DType::f32;
   spec.extra_kv = s.add_kv ? s.add_kv->value : 0;
   rc.backward = s.backward && s.backward->value;
-  rc.seed = s.seed ? s.seed->value : 0;
+  rc.seed = s.seed ? s.seed->value : name_seed(def.name);
   if (s.backend) rc.backends = s.backend->value;
   if (s.threads) rc.threads = s.threads->value;
   make_problem(spec);  // validates; throws Error naming the argument

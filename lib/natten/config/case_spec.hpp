@@ -10,7 +10,7 @@
 //   dtype         fp32 | fp16 | bf16
 //   add_kv        number of additional KV tokens (0 = none)
 //   backward      true/false: also run the backward pass
-//   seed          input generator seed
+//   seed          input generator seed (default: FNV-1a hash of the case name)
 //   backend       natten-bench: a backend name, a comma list, or "all" (every available one)
 //   threads       natten-bench: CPU worker threads, 0 = all usable cores
 // Every value is parsed strictly ("7x", "" or "-1" are errors); an error names where the setting
@@ -80,7 +80,7 @@ struct ResolvedCase {
 };
 
 // Fills defaults (batch 1, heads 4, heads_kv = heads, dim 32, stride 1, dilation 1, not causal,
-// fp32, no additional KV, forward only, seed 0), broadcasts single values over the rank and
+// fp32, no additional KV, forward only, seed = FNV-1a hash of the case name), broadcasts single values over the rank and
 // validates the problem. Throws Error "case 'name' (origin): ...".
 ResolvedCase resolve_case(const CaseDef& def);
 

@@ -15,6 +15,15 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Drops a comment: '#' or ';' at the start of the line or after whitespace ("k = 7  # odd" is 7,
+// "k = 7#" stays a bad value).
+std::string_view strip_comment(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if ((s[i] == '#' || s[i] == ';') && (i == 0 || s[i - 1] == ' ' || s[i - 1] == '\t')) return s.substr(0, i);
+  }
+  return s;
+}
+
 bool valid_key(std::string_view k) {
   if (k.empty()) return false;
   for (char c : k) {
@@ -36,9 +45,9 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
     const std::string_view raw = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
-    const std::string_view line = trim(raw);
-    if (line.find('\0') != std::string_view::npos) fail("{}:{}: NUL byte in line (not a text file?)", path, line_no);
-    if (line.empty() || line.front() == '#' || line.front() == ';') {
+    if (raw.find('\0') != std::string_view::npos) fail("{}:{}: NUL byte in line (not a text file?)", path, line_no);
+    const std::string_view line = trim(strip_comment(raw));
+    if (line.empty()) {
       if (text.empty()) break;
       continue;
     }

@@ -1,13 +1,13 @@
 // A small, strict INI reader for the case files in configs/ (natten-bench, natten-check --write,
 // scripts/make_reference.py).
 //
-// The accepted subset, chosen so that Python's configparser reads the same files the same way:
+// The accepted subset (the same as natten-check's reader and scripts/make_reference.py):
 //   [section]            a section header; names are unique within a file
 //   key = value          inside a section only; keys are unique within a section
-//   # ... or ; ...       whole-line comments; blank lines are ignored
+//   # ... or ; ...       a comment, from the start of a line or after a space or tab
 // Leading/trailing whitespace around names and values is trimmed; a UTF-8 byte-order mark and CRLF
-// line ends are accepted. There are no inline comments, continuation lines or `key: value` forms:
-// anything else is an error naming the file and line (natten::Error), never silently skipped.
+// line ends are accepted. There are no continuation lines or `key: value` forms: anything else is
+// an error naming the file and line (natten::Error), never silently skipped.
 #pragma once
 
 #include <string>
