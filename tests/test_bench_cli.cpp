@@ -123,7 +123,7 @@ TEST(BenchExe, BaselineRoundTripPassesAndSlowdownFails) {
 TEST(BenchExe, CommittedCiBaselineCatchesMuchSlowerCode) {
   const std::string committed = source("configs/ci-baseline.json");
   ASSERT_GT(bench::read_baseline(committed).entries.size(), 0u);
-  const Result r = run(kCiGuard + "--baseline " + committed + " --inject-slowdown 8");
+  const Result r = run(kCiGuard + "--baseline " + committed + " --inject-slowdown 16");
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("verdict: REGRESSION"), std::string::npos) << r.out;
 }
