@@ -106,6 +106,96 @@ void derive(CaseResult& r, const std::map<int, PeakResult>& peaks, const Options
                                      format_seconds(r.time.min), format_seconds(r.time.median)));
 }
 
+// One case's shared state: its problem, inputs, and the reference results (computed on first need
+// and shared by every backend verified against them).
+struct CaseContext {
+  const config::ResolvedCase& spec;
+  Problem problem;
+  NAInputs inputs;
+  int threads;
+  double verify_gflop;
+  std::optional<ReferenceResults> reference;
+
+  explicit CaseContext(const config::ResolvedCase& c)
+      : spec(c),
+        problem(make_problem(c.spec)),
+        inputs(make_inputs(problem, c.seed)),
+        threads(case_threads(c)),
+        verify_gflop(verification_gflop(problem, c.backward)) {}
+};
+
+// Support check, verification, timing and derived numbers for one backend on one op.
+CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const std::map<int, PeakResult>& peaks,
+                   Progress& progress, const std::string& label) {
+  const Problem& p = ctx.problem;
+  CaseResult r;
+  r.case_name = ctx.spec.name;
+  r.backend = b.name();
+  r.op = std::string(op_name(op));
+  r.problem = p;
+  r.seed = ctx.spec.seed;
+  r.threads = ctx.threads;
+  r.flops = op == Op::forward ? forward_flops(p) : backward_flops(p);
+  r.bytes = op == Op::forward ? forward_bytes(p) : backward_bytes(p);
+  const std::string who = fmt::format("{} {} {}", r.case_name, r.backend, r.op);
+
+  const std::string why = b.why_unsupported(op, p);
+  if (!why.empty()) {
+    r.status = Status::unsupported;
+    r.detail = why;
+    progress.done(fmt::format("{}: unsupported: {}", label, why));
+    return r;
+  }
+  if (r.backend == "reference") {
+    r.verification.status = "oracle";
+  } else if (!o.verify) {
+    r.verification.detail = "--no-verify";
+  } else if (ctx.verify_gflop > o.verify_max_gflop) {
+    r.verification.detail = fmt::format("the reference backend would need {:.3g} GFLOP (--verify-max-gflop {})",
+                                        ctx.verify_gflop, o.verify_max_gflop);
+    progress.done(fmt::format("{}: verification skipped: {}", label, r.verification.detail));
+  } else {
+    progress.status(fmt::format("{} verifying against the reference backend", label));
+    if (!ctx.reference) ctx.reference = reference_results(p, ctx.inputs, ctx.spec.backward, ctx.spec.seed);
+    r.verification = op == Op::forward ? verify_forward(b, p, ctx.inputs, *ctx.reference)
+                                       : verify_backward(b, p, ctx.inputs, *ctx.reference);
+    if (r.verification.status == "failed") {
+      r.status = Status::failed;
+      r.detail = "verification: " + r.verification.detail;
+      progress.warn(fmt::format("{}: does not match the reference backend: {}", who, r.verification.detail));
+      return r;
+    }
+  }
+  try {
+    time_case(b, p, ctx.inputs, op, ctx.spec.seed, o, r, progress, label);
+  } catch (const std::exception& e) {
+    r.status = Status::failed;
+    r.detail = fmt::format("backend error while timing: {}", e.what());
+    progress.warn(fmt::format("{}: {}", who, r.detail));
+    return r;
+  }
+  derive(r, peaks, o);
+  for (const std::string& w : r.warnings) progress.warn(fmt::format("{}: {}", who, w));
+  progress.done(fmt::format("{}: median {} ({} samples), {:.3g} GFLOP/s, {:.1f}% of peak", label,
+                            format_seconds(r.time.median), r.time.count, r.gflops, r.pct_peak));
+  return r;
+}
+
+// The yardstick for the other backends of one case and op: the reference backend's times.
+void attach_reference_times(std::vector<CaseResult>::iterator first, std::vector<CaseResult>::iterator last) {
+  const auto ref = std::find_if(first, last, [](const CaseResult& r) {
+    return r.backend == "reference" && r.status == Status::timed;
+  });
+  if (ref == last) return;
+  for (auto it = first; it != last; ++it) {
+    if (it->status != Status::timed || it->backend == "reference") continue;
+    it->reference_median = ref->time.median;
+    it->reference_min = ref->time.min;
+    it->reference_rel_noise = ref->time.rel_noise;
+    it->speedup_vs_reference = ref->time.median / it->time.median;
+  }
+}
+
 }  // namespace
 
 RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& o, const BackendFactory& factory) {
@@ -119,110 +209,39 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
 
   // Every backend name is checked before any work, so a typo fails at once (exit 2).
   std::vector<std::vector<std::string>> backends;
-  int total = 0;
+  Step step;
   for (const config::ResolvedCase& c : cases) {
     try {
       backends.push_back(case_backends(c, [&](const std::string& n) { factory(n); }));
     } catch (const Error& e) {
       throw Error(fmt::format("case '{}' ({}): {}", c.name, c.origin, e.what()));
     }
-    total += static_cast<int>(backends.back().size() * ops_of(c).size());
+    step.total += static_cast<int>(backends.back().size() * ops_of(c).size());
   }
 
-  std::map<int, PeakResult> peaks;
+  std::map<int, PeakResult> peaks;  // by thread count
   for (const config::ResolvedCase& c : cases) {
     const int t = case_threads(c);
     if (peaks.count(t)) continue;
     progress.status(fmt::format("measuring the fp32 FMA peak on {} thread{}", t, t == 1 ? "" : "s"));
-    peaks[t] = measure_fma_peak(t);
-    progress.done(fmt::format("fp32 FMA peak: {:.1f} GFLOP/s on {} thread{} ({}, {} lanes)", peaks[t].gflops, t,
-                              t == 1 ? "" : "s", peaks[t].isa, peaks[t].lanes));
-    rep.peaks.push_back(peaks[t]);
+    const PeakResult& pk = peaks[t] = measure_fma_peak(t);
+    progress.done(fmt::format("fp32 FMA peak: {:.1f} GFLOP/s on {} thread{} ({}, {} lanes)", pk.gflops, t,
+                              t == 1 ? "" : "s", pk.isa, pk.lanes));
+    rep.peaks.push_back(pk);
   }
 
-  Step step{0, total};
   for (std::size_t ci = 0; ci < cases.size(); ++ci) {
-    const config::ResolvedCase& c = cases[ci];
-    const Problem p = make_problem(c.spec);
-    const NAInputs in = make_inputs(p, c.seed);
-    const int threads = case_threads(c);
-    const double verify_gflop = verification_gflop(p, c.backward);
-    std::optional<ReferenceResults> ref;  // computed on first need, shared by backends
-
-    for (Op op : ops_of(c)) {
+    CaseContext ctx(cases[ci]);
+    for (Op op : ops_of(cases[ci])) {
       const std::size_t first = rep.results.size();
       for (const std::string& name : backends[ci]) {
         ++step.index;
-        const std::string label = fmt::format("{} {} {} {}", step.label(), c.name, name, op_name(op));
-        CaseResult r;
-        r.case_name = c.name;
-        r.backend = name;
-        r.op = std::string(op_name(op));
-        r.problem = p;
-        r.seed = c.seed;
-        r.threads = threads;
-        r.flops = op == Op::forward ? forward_flops(p) : backward_flops(p);
-        r.bytes = op == Op::forward ? forward_bytes(p) : backward_bytes(p);
-        std::unique_ptr<Backend> b = factory(name);
-        b->set_threads(threads);
-        const std::string why = b->why_unsupported(op, p);
-        if (!why.empty()) {
-          r.status = Status::unsupported;
-          r.detail = why;
-          progress.done(fmt::format("{}: unsupported: {}", label, why));
-          rep.results.push_back(r);
-          continue;
-        }
-        if (name == "reference") {
-          r.verification.status = "oracle";
-        } else if (!o.verify) {
-          r.verification.detail = "--no-verify";
-        } else if (verify_gflop > o.verify_max_gflop) {
-          r.verification.detail = fmt::format("the reference backend would need {:.3g} GFLOP (--verify-max-gflop {})",
-                                              verify_gflop, o.verify_max_gflop);
-          progress.done(fmt::format("{}: verification skipped: {}", label, r.verification.detail));
-        } else {
-          progress.status(fmt::format("{} verifying against the reference backend", label));
-          if (!ref) ref = reference_results(p, in, c.backward, c.seed);
-          r.verification = op == Op::forward ? verify_forward(*b, p, in, *ref) : verify_backward(*b, p, in, *ref);
-          if (r.verification.status == "failed") {
-            r.status = Status::failed;
-            r.detail = "verification: " + r.verification.detail;
-            progress.warn(fmt::format("{} {} {}: does not match the reference backend: {}", c.name, name, op_name(op),
-                                      r.verification.detail));
-            rep.results.push_back(r);
-            continue;
-          }
-        }
-        try {
-          time_case(*b, p, in, op, c.seed, o, r, progress, label);
-        } catch (const std::exception& e) {
-          r.status = Status::failed;
-          r.detail = fmt::format("backend error while timing: {}", e.what());
-          progress.warn(fmt::format("{} {} {}: {}", c.name, name, op_name(op), r.detail));
-          rep.results.push_back(r);
-          continue;
-        }
-        derive(r, peaks, o);
-        for (const std::string& w : r.warnings) progress.warn(fmt::format("{} {} {}: {}", c.name, name, op_name(op), w));
-        progress.done(fmt::format("{}: median {} ({} samples), {:.3g} GFLOP/s, {:.1f}% of peak", label,
-                                  format_seconds(r.time.median), r.time.count, r.gflops, r.pct_peak));
-        rep.results.push_back(r);
+        const std::string label = fmt::format("{} {} {} {}", step.label(), cases[ci].name, name, op_name(op));
+        const std::unique_ptr<Backend> b = factory(name);
+        b->set_threads(ctx.threads);
+        rep.results.push_back(run_one(ctx, *b, op, o, peaks, progress, label));
       }
-      // The yardstick for other backends: the reference backend on the same case and op.
-      const auto ref_it = std::find_if(rep.results.begin() + static_cast<std::ptrdiff_t>(first), rep.results.end(),
-                                       [](const CaseResult& r) { return r.backend == "reference" && r.status == Status::timed; });
-      if (ref_it != rep.results.end()) {
-        const double ref_median = ref_it->time.median, ref_min = ref_it->time.min, ref_noise = ref_it->time.rel_noise;
-        for (std::size_t i = first; i < rep.results.size(); ++i) {
-          CaseResult& r = rep.results[i];
-          if (r.status != Status::timed || r.backend == "reference") continue;
-          r.reference_median = ref_median;
-          r.reference_min = ref_min;
-          r.reference_rel_noise = ref_noise;
-          r.speedup_vs_reference = ref_median / r.time.median;
-        }
-      }
+      attach_reference_times(rep.results.begin() + static_cast<std::ptrdiff_t>(first), rep.results.end());
     }
   }
   return rep;
