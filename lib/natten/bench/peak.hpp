@@ -11,6 +11,11 @@
 
 namespace natten::bench {
 
+// Independent FMA chains per thread: FMA latency (4-5 cycles) x throughput (2 per cycle) needs at
+// least 8-10 in flight, and 12 vectors plus two constants still fit the 16 architectural vector
+// registers of SSE/AVX2 without spills.
+constexpr int kFmaAccumulators = 12;
+
 struct PeakResult {
   int threads = 1;
   double gflops = 0;      // best trial, all threads together

@@ -7,16 +7,14 @@
 
 #include <string>
 
+#include "natten/bench/peak.hpp"
+
 HWY_BEFORE_NAMESPACE();
 namespace natten::bench::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Twelve independent accumulators: FMA latency (4-5 cycles) x throughput (2 per cycle) needs at
-// least 8-10 in flight, and 12 vectors plus two constants still fit the 16 architectural vector
-// registers of SSE/AVX2 without spills.
-constexpr int kAccumulators = 12;
-
 float FmaLoop(long long iterations) {
+  static_assert(kFmaAccumulators == 12, "the loop below spells out a0 .. a11");
   const hn::ScalableTag<float> d;
   // x -> x * m + c converges to c / (1 - m): values stay finite and normal however long it runs.
   const auto m = hn::Set(d, 0.999999f);
@@ -60,7 +58,7 @@ float run_fma_kernel(long long iterations) { return HWY_DYNAMIC_DISPATCH(FmaLoop
 int fma_kernel_lanes() { return HWY_DYNAMIC_DISPATCH(LanesPerVector)(); }
 std::string fma_kernel_target() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
 double fma_kernel_flops(long long iterations) {
-  return 2.0 * 12 * fma_kernel_lanes() * static_cast<double>(iterations);
+  return 2.0 * kFmaAccumulators * fma_kernel_lanes() * static_cast<double>(iterations);
 }
 
 }  // namespace natten::bench
