@@ -6,6 +6,8 @@
 #include <random>
 #include <thread>
 
+#include <hwy/targets.h>
+
 #include "natten/bench/flops.hpp"
 #include "natten/bench/peak.hpp"
 #include "natten/bench/stats.hpp"
@@ -154,6 +156,24 @@ TEST(BenchPeak, KernelCountsAndDispatches) {
   const bench::PeakResult r = bench::measure_fma_peak(1, 0.001, 3);
   EXPECT_GT(r.gflops, 0.1);
   EXPECT_EQ(r.threads, 1);
+}
+
+// The peak must work without AVX-512: run the kernel on every SIMD target compiled in and
+// supported by this CPU (e.g. AVX3, AVX2, SSE4, SSSE3, EMU128 on x86), as the dispatcher would
+// pick it on an older CPU.
+TEST(BenchPeak, EveryCompiledTargetRuns) {
+  const std::vector<std::int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  ASSERT_FALSE(targets.empty());
+  int widest = 0;
+  for (const std::int64_t t : targets) {
+    hwy::SetSupportedTargetsForTest(t);
+    EXPECT_EQ(bench::fma_kernel_target(), hwy::TargetName(t));
+    EXPECT_TRUE(std::isfinite(bench::run_fma_kernel(100)));
+    EXPECT_GT(bench::measure_fma_peak(1, 0.0005, 2).gflops, 0.01) << hwy::TargetName(t);
+    widest = std::max(widest, bench::fma_kernel_lanes());
+  }
+  hwy::SetSupportedTargetsForTest(0);  // back to the real CPU
+  EXPECT_EQ(bench::fma_kernel_lanes(), widest);  // the dispatcher picks the widest
 }
 
 }  // namespace
