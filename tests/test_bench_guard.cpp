@@ -2,7 +2,9 @@
 // allowance, machine-independent yardsticks, and a verification failure from a wrong backend.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <thread>
 
 #include "natten/bench/guard.hpp"
 #include "natten/bench/json.hpp"
@@ -275,6 +277,46 @@ TEST(BenchRun, InjectedSlowdownMultipliesTheTimedWork) {
   o.inject_slowdown = 4;
   const double slow = bench::run_cases({c}, o).results[0].time.min;
   EXPECT_GT(slow / base, 2.5);
+}
+
+// A backend whose call k sleeps (k mod period) ms: the run must say its numbers are untrustworthy.
+class Jittery final : public Backend {
+ public:
+  explicit Jittery(int period) : period_(period) {}
+  std::string name() const override { return "twin"; }
+  std::string description() const override { return "test double"; }
+  std::string why_unsupported(Op, const Problem&) const override { return ""; }
+  void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    ref_->forward(p, in, out, lse);
+    std::this_thread::sleep_for(std::chrono::milliseconds(++calls_ % period_));
+  }
+  void backward(const Problem&, const NAInputs&, const Tensor&, const Tensor&, const Tensor&, Gradients&) override {}
+
+ private:
+  std::unique_ptr<Backend> ref_ = make_backend("reference");
+  int period_;
+  int calls_ = 0;
+};
+
+TEST(BenchRun, NoisyTimingsAreFlagged) {
+  bench::Options o = quick_options();
+  o.verify = false;
+  o.policy.min_reps = 10;
+  o.policy.max_time = 0.1;
+  auto c = tiny_case(false);
+  c.backends = {"twin"};
+  const auto warnings = [&](int period) {
+    const bench::RunReport rep = bench::run_cases(
+        {c}, o, [period](std::string_view) -> std::unique_ptr<Backend> { return std::make_unique<Jittery>(period); });
+    EXPECT_NE(bench::report_table(rep).find("%!"), std::string::npos);
+    std::string all;
+    for (const std::string& w : rep.results.at(0).warnings) all += w + "\n";
+    return all;
+  };
+  // 0, 1, 2, 3 ms: a wide spread.
+  EXPECT_NE(warnings(4).find("relative noise"), std::string::npos);
+  // 0, 1 ms: two modes; the MAD of a two-mode sample can be near zero, the min/median check is not.
+  EXPECT_NE(warnings(2).find("bimodal timings"), std::string::npos);
 }
 
 TEST(BenchReport, WritersCoverEveryResult) {
