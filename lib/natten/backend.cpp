@@ -4,6 +4,7 @@
 
 #include "natten/backend/factories.hpp"
 #include "natten/core/error.hpp"
+#include "natten/core/neighborhood.hpp"
 
 namespace natten {
 
@@ -11,8 +12,71 @@ std::string_view op_name(Op op) {
   switch (op) {
     case Op::forward: return "forward";
     case Op::backward: return "backward";
+    case Op::qk_forward: return "na_qk";
+    case Op::qk_backward: return "na_qk_backward";
+    case Op::av_forward: return "na_av";
+    case Op::av_backward: return "na_av_backward";
+    case Op::merge_forward: return "merge";
+    case Op::merge_backward: return "merge_backward";
+    case Op::varlen_forward: return "varlen_forward";
+    case Op::varlen_backward: return "varlen_backward";
+    case Op::fmha_forward: return "fmha_forward";
+    case Op::fmha_backward: return "fmha_backward";
   }
   return "?";
+}
+
+const std::vector<Op>& all_ops() {
+  static const std::vector<Op> ops{Op::forward,        Op::backward,       Op::qk_forward,    Op::qk_backward,
+                                   Op::av_forward,     Op::av_backward,    Op::merge_forward, Op::merge_backward,
+                                   Op::varlen_forward, Op::varlen_backward, Op::fmha_forward, Op::fmha_backward};
+  return ops;
+}
+
+namespace {
+
+[[noreturn]] void not_implemented(const Backend& b, Op op) {
+  throw Unsupported(fmt::format("backend {}: {} not implemented", b.name(), op_name(op)));
+}
+
+}  // namespace
+
+// The defaults of the ops beyond the fused pair: a backend that does not implement one says so.
+void Backend::qk_forward(const Problem&, const SplitQKInputs&, Tensor&) { not_implemented(*this, Op::qk_forward); }
+void Backend::qk_backward(const Problem&, const SplitQKInputs&, const Tensor&, SplitQKGrads&) {
+  not_implemented(*this, Op::qk_backward);
+}
+void Backend::av_forward(const Problem&, const SplitAVInputs&, Tensor&) { not_implemented(*this, Op::av_forward); }
+void Backend::av_backward(const Problem&, const SplitAVInputs&, const Tensor&, SplitAVGrads&) {
+  not_implemented(*this, Op::av_backward);
+}
+void Backend::merge_forward(const MergeProblem&, const std::vector<Tensor>&, const std::vector<Tensor>&, Tensor&,
+                            Tensor&) {
+  not_implemented(*this, Op::merge_forward);
+}
+void Backend::merge_backward(const MergeProblem&, const std::vector<Tensor>&, const std::vector<Tensor>&,
+                             const Tensor&, const Tensor&, const Tensor&, const Tensor&, std::vector<Tensor>&,
+                             std::vector<Tensor>&) {
+  not_implemented(*this, Op::merge_backward);
+}
+void Backend::varlen_forward(const VarlenProblem&, const NAInputs&, Tensor&, Tensor&) {
+  not_implemented(*this, Op::varlen_forward);
+}
+void Backend::varlen_backward(const VarlenProblem&, const NAInputs&, const Tensor&, const Tensor&, const Tensor&,
+                              Gradients&) {
+  not_implemented(*this, Op::varlen_backward);
+}
+void Backend::fmha_forward(const Problem&, const NAInputs&, Tensor&, Tensor&) {
+  not_implemented(*this, Op::fmha_forward);
+}
+void Backend::fmha_backward(const Problem&, const NAInputs&, const Tensor&, const Tensor&, const Tensor&,
+                            Gradients&) {
+  not_implemented(*this, Op::fmha_backward);
+}
+
+std::string unsupported_reason(const Backend& b, Op op, const Problem& p) {
+  if (!b.implements(op)) return fmt::format("{} not implemented by backend {}", op_name(op), b.name());
+  return b.why_unsupported(op, p);
 }
 
 namespace {
@@ -29,6 +93,7 @@ std::string always_available() { return {}; }
 // Registry order is preference order: the reference backend first (it is the oracle).
 const Entry kEntries[] = {
     {"reference", "plain loops accumulating in double: the oracle", &make_reference_backend, &always_available},
+    {"metal", "Metal shaders on the system GPU (Apple)", &make_metal_backend, &metal_unavailable_reason},
 };
 
 const Entry* find(std::string_view name) {
@@ -84,7 +149,7 @@ Gradients allocate_gradients(const Problem& p) {
 namespace {
 
 void require_support(const Backend& b, Op op, const Problem& p) {
-  const std::string why = b.why_unsupported(op, p);
+  const std::string why = unsupported_reason(b, op, p);
   if (!why.empty()) throw Unsupported(fmt::format("backend {}: {} not supported: {}", b.name(), op_name(op), why));
 }
 
@@ -95,21 +160,62 @@ NAInputs contiguous_inputs(const NAInputs& in) {
 
 }  // namespace
 
-ForwardResult na_forward(Backend& backend, const NAParams& params, const NAInputs& in) {
+FusedPlan plan_fused(const Backend& backend, Op direction, const Problem& p, bool allow_fast_path) {
+  if (direction != Op::forward && direction != Op::backward)
+    fail("plan_fused: op {} is not a fused direction (forward or backward)", op_name(direction));
+  const Op fast = direction == Op::forward ? Op::fmha_forward : Op::fmha_backward;
+  FusedPlan plan{direction, false, {}};
+  const std::string not_full = why_not_full_attention(p);
+  if (!not_full.empty()) {
+    plan.reason = "neighborhood: " + not_full;
+  } else if (!allow_fast_path) {
+    plan.reason = "neighborhood: fast path disabled";
+  } else if (const std::string why = unsupported_reason(backend, fast, p); !why.empty()) {
+    plan.reason = "neighborhood: windows cover every token but " + why;
+  } else {
+    plan = {fast, true, "fast path: every window covers the whole token grid"};
+  }
+  return plan;
+}
+
+std::string describe(const FusedPlan& plan) { return fmt::format("{} ({})", op_name(plan.op), plan.reason); }
+
+void run_forward(Backend& backend, const FusedPlan& plan, const Problem& p, const NAInputs& in, Tensor& out,
+                 Tensor& lse) {
+  if (plan.op == Op::fmha_forward) {
+    backend.fmha_forward(p, in, out, lse);
+  } else {
+    backend.forward(p, in, out, lse);
+  }
+}
+
+void run_backward(Backend& backend, const FusedPlan& plan, const Problem& p, const NAInputs& in, const Tensor& out,
+                  const Tensor& lse, const Tensor& d_out, Gradients& grads) {
+  if (plan.op == Op::fmha_backward) {
+    backend.fmha_backward(p, in, out, lse, d_out, grads);
+  } else {
+    backend.backward(p, in, out, lse, d_out, grads);
+  }
+}
+
+ForwardResult na_forward(Backend& backend, const NAParams& params, const NAInputs& in, bool allow_fast_path) {
   const Problem p = validate_forward(params, in);
-  require_support(backend, Op::forward, p);
+  const FusedPlan plan = plan_fused(backend, Op::forward, p, allow_fast_path);
+  require_support(backend, plan.op, p);
   ForwardResult r{Tensor::empty(p.output_shape(), p.dtype), Tensor::empty(p.lse_shape(), DType::f32)};
-  backend.forward(p, contiguous_inputs(in), r.output, r.lse);
+  run_forward(backend, plan, p, contiguous_inputs(in), r.output, r.lse);
   backend.synchronize();
   return r;
 }
 
 Gradients na_backward(Backend& backend, const NAParams& params, const NAInputs& in, const Tensor& output,
-                      const Tensor& lse, const Tensor& d_output) {
+                      const Tensor& lse, const Tensor& d_output, bool allow_fast_path) {
   const Problem p = validate_backward(params, in, output, lse, d_output);
-  require_support(backend, Op::backward, p);
+  const FusedPlan plan = plan_fused(backend, Op::backward, p, allow_fast_path);
+  require_support(backend, plan.op, p);
   Gradients g = allocate_gradients(p);
-  backend.backward(p, contiguous_inputs(in), output.contiguous(), lse.contiguous(), d_output.contiguous(), g);
+  run_backward(backend, plan, p, contiguous_inputs(in), output.contiguous(), lse.contiguous(), d_output.contiguous(),
+               g);
   backend.synchronize();
   return g;
 }

@@ -28,7 +28,7 @@
 // The parameters of one axis.
 struct NattenAxis {
   int length;
-  int kernel;
+  int kernel_size;  // not `kernel`: a keyword in Metal and OpenCL
   int stride;
   int dilation;
   int causal;  // 0 or 1
@@ -51,7 +51,7 @@ NATTEN_INLINE int natten_group_length(NattenAxis a, int g) {
 // Keys attended by query position j of a group holding lg tokens.
 NATTEN_INLINE NattenRange natten_window(NattenAxis a, int lg, int j) {
   const int s = a.stride;
-  const int k = a.kernel;
+  const int k = a.kernel_size;
   NattenRange r = {0, 0};
   if (a.causal != 0) {
     const int leader = natten_min((j / s) * s + s - 1, lg - 1);
@@ -68,7 +68,7 @@ NATTEN_INLINE NattenRange natten_window(NattenAxis a, int lg, int j) {
 // Queries whose window contains key position t of a group holding lg tokens (the inverse window).
 NATTEN_INLINE NattenRange natten_inverse_window(NattenAxis a, int lg, int t) {
   const int s = a.stride;
-  const int k = a.kernel;
+  const int k = a.kernel_size;
   NattenRange r = {0, 0};
   if (a.causal != 0) {
     // start(j) <= t <= j; start(j) <= t  <=>  leader(j) <= t + K - 1.

@@ -11,4 +11,9 @@ namespace natten {
 
 std::unique_ptr<Backend> make_reference_backend();
 
+// Metal (backend/metal/): on Apple with NATTEN_METAL=ON the executor in metal_executor.mm, else
+// no_metal.cpp. The reason is empty when the backend can run here.
+std::unique_ptr<Backend> make_metal_backend();
+std::string metal_unavailable_reason();
+
 }  // namespace natten

@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "natten/core/error.hpp"
+#include "natten/io/atomic_file.hpp"
 
 namespace natten::bench {
 
@@ -340,26 +340,12 @@ class Parser {
 Json Json::parse(std::string_view text, const std::string& source) { return Parser(text, source).document(); }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  if (path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+  if (path != "-") {
+    write_text_atomically(path, text);
     return;
   }
-  const std::string tmp = fmt::format("{}.tmp.{}", path, static_cast<long>(getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("{}: cannot create output file", path);
-    out << text;
-    out.flush();
-    if (!out) {
-      std::remove(tmp.c_str());
-      fail("{}: error writing output file", path);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot move the written file into place", path);
-  }
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
 }
 
 std::string read_file(const std::string& path) {

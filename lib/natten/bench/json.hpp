@@ -59,8 +59,8 @@ class Json {
   std::vector<std::pair<std::string, Json>> object_;
 };
 
-// Writes `text` to `path` through a temporary file in the same directory and a rename, so a
-// failed or interrupted write never leaves a partial file. "-" writes to stdout.
+// Writes `text` to `path` atomically (natten/io/atomic_file: a temporary beside it, then a
+// rename), so a failed or interrupted write never leaves a partial file. "-" writes to stdout.
 void write_file_atomically(const std::string& path, const std::string& text);
 // Reads a whole file; throws Error naming the path when it cannot.
 std::string read_file(const std::string& path);

@@ -196,16 +196,16 @@ void merge_settings(CaseSettings& b, const CaseSettings& o) {
   take(b.threads, o.threads);
 }
 
-std::vector<CaseDef> cases_from_ini(const IniFile& ini) {
+std::vector<CaseDef> cases_from_ini(const natten::IniFile& ini) {
   const auto at = [&](int line) { return ini.path + ":" + std::to_string(line); };
   // Settings are parsed section by section, so a bad value is reported where it is written even
   // when every case overrides it.
   std::vector<CaseDef> cases;
   CaseSettings defaults;
   bool seen_case = false;
-  for (const IniSection& sec : ini.sections) {
+  for (const natten::IniSection& sec : ini.sections) {
     CaseSettings s;
-    for (const IniEntry& e : sec.entries) set_key(s, e.key, e.value, at(e.line));
+    for (const natten::IniEntry& e : sec.entries) set_key(s, e.key, e.value, at(e.line));
     if (sec.name == "defaults") {
       if (seen_case) fail("{}: [defaults] must come before the first case", at(sec.line));
       defaults = s;
@@ -220,7 +220,7 @@ std::vector<CaseDef> cases_from_ini(const IniFile& ini) {
   return cases;
 }
 
-std::vector<CaseDef> read_cases(const std::string& path) { return cases_from_ini(read_ini(path)); }
+std::vector<CaseDef> read_cases(const std::string& path) { return cases_from_ini(natten::read_ini(path)); }
 
 namespace {
 

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "natten/config/ini.hpp"
+#include "natten/io/ini.hpp"
 #include "natten/core/problem.hpp"
 
 namespace natten::config {
@@ -65,7 +65,7 @@ struct CaseDef {
 
 // Sections of an INI file as cases: `[defaults]` applies to every other section. A file with no
 // case section is an error.
-std::vector<CaseDef> cases_from_ini(const IniFile& ini);
+std::vector<CaseDef> cases_from_ini(const natten::IniFile& ini);
 std::vector<CaseDef> read_cases(const std::string& path);
 
 // A case with every setting resolved and the problem validated.

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "natten/core/problem.hpp"
 
@@ -72,6 +73,45 @@ void for_each_inverse_neighbor(const Problem& p, std::int64_t key_token, F&& f) 
   const Coord c = unflatten(p, key_token);
   for_each_in_box(p, {inverse_span(p, 0, c[0]), inverse_span(p, 1, c[1]), inverse_span(p, 2, c[2])}, f);
 }
+
+// One key of a query's window as the split ops (qk / av) address it.
+struct WindowSlot {
+  std::int64_t slot;  // column in the attention tensor: row-major over the kernel, first axis slowest
+  std::int64_t key;   // key token
+  std::int64_t bias;  // flat index into one head of rpb [2K0-1, 2K1-1, 2K2-1]
+};
+
+// Calls f(WindowSlot) for each key in the window of query token q, in slot order. On causal axes
+// the window holds fewer than K keys; the slots past its end are skipped (they hold no key).
+template <typename F>
+void for_each_window_slot(const Problem& p, std::int64_t query_token, F&& f) {
+  const Coord c = unflatten(p, query_token);
+  std::array<AxisSpan, kMaxRank> s{};
+  std::array<int, kMaxRank> k{};
+  for (int a = 0; a < kMaxRank; ++a) {
+    s[a] = window_span(p, a, c[a]);
+    k[a] = p.axis(a).kernel_size;
+  }
+  // Bias offset along axis a of key index i: (key - query) / dilation + K - 1, exact because the
+  // key and the query share a dilation group.
+  auto bias = [&](int a, int i) { return (s[a].first + i * s[a].step - c[a]) / s[a].step + k[a] - 1; };
+  for (int i0 = 0; i0 < s[0].count; ++i0) {
+    for (int i1 = 0; i1 < s[1].count; ++i1) {
+      for (int i2 = 0; i2 < s[2].count; ++i2) {
+        const std::int64_t slot = (static_cast<std::int64_t>(i0) * k[1] + i1) * k[2] + i2;
+        const std::int64_t b =
+            (static_cast<std::int64_t>(bias(0, i0)) * (2 * k[1] - 1) + bias(1, i1)) * (2 * k[2] - 1) + bias(2, i2);
+        const Coord key{s[0].first + i0 * s[0].step, s[1].first + i1 * s[1].step, s[2].first + i2 * s[2].step};
+        f(WindowSlot{slot, flatten(p, key), b});
+      }
+    }
+  }
+}
+
+// Empty when every query's window is the whole token grid (non-causal, kernel = length, hence no
+// dilation; stride is then irrelevant): the problem is plain attention and may take the FMHA fast
+// path. Otherwise the first axis that prevents it, e.g. "axis 1: kernel 7 < length 64".
+std::string why_not_full_attention(const Problem& p);
 
 // Number of (query, key) pairs attended per head and batch, additional KV tokens included.
 std::int64_t attended_pairs(const Problem& p);

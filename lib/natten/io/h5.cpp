@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "natten/core/error.hpp"
 
@@ -83,6 +84,27 @@ std::int64_t bounded_numel(const Shape& s, std::int64_t limit) {
   return n;
 }
 
+// A corrupt header can declare a shape far larger than the data behind it; HDF5 would then either
+// fail deep inside the read or hand back fill values. Refuse before allocating: contiguous data
+// must be fully stored, and chunked data can be compressed at most ~1032:1 (deflate's limit; other
+// filters compress less), and no dataset can store more bytes than the file holds.
+void check_storage_plausible(hid_t file, hid_t dataset, std::int64_t numel, size_t elem_size, const std::string& what) {
+  if (numel == 0) return;
+  const double declared = static_cast<double>(numel) * static_cast<double>(elem_size);
+  const double stored = static_cast<double>(H5Dget_storage_size(dataset));
+  hsize_t file_size = 0;
+  if (H5Fget_filesize(file, &file_size) < 0) fail_h5("{}: cannot read the file size", what);
+  if (stored > static_cast<double>(file_size))
+    fail("{}: claims {} stored bytes but the file has only {} (truncated or corrupt)", what, stored,
+         static_cast<unsigned long long>(file_size));
+  Handle dcpl = checked(H5Dget_create_plist(dataset), "cannot read the storage layout of " + what);
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout == H5D_CONTIGUOUS && stored < declared)
+    fail("{}: declares {} bytes of data but stores {} (truncated or corrupt)", what, declared, stored);
+  if (layout == H5D_CHUNKED && declared > 1100.0 * stored + 4096.0)
+    fail("{}: declares {} bytes of data but stores only {} compressed (corrupt)", what, declared, stored);
+}
+
 }  // namespace
 
 Handle& Handle::operator=(Handle&& o) noexcept {
@@ -154,6 +176,7 @@ bool Group::has_attribute(const std::string& name) const {
 }
 
 bool Group::has_dataset(const std::string& name) const { return link_is(group_->get(), name, H5O_TYPE_DATASET); }
+bool Group::has_group(const std::string& name) const { return link_is(group_->get(), name, H5O_TYPE_GROUP); }
 
 Group Group::subgroup(const std::string& name) const {
   return Group(file_, checked(H5Gopen2(group_->get(), name.c_str(), H5P_DEFAULT), "cannot open group " + where(name)),
@@ -240,6 +263,7 @@ Array Group::read(const std::string& name, std::int64_t max_elements) const {
   out.shape = shape_of(space.get(), what);
   const std::int64_t n = bounded_numel(out.shape, max_elements);
   if (n < 0) fail("{}: shape {} exceeds the limit of {} elements", what, shape_str(out.shape), max_elements);
+  check_storage_plausible(file_->get(), d.get(), n, H5Tget_size(t.get()), what);
   out.values.resize(static_cast<size_t>(n));
   if (n > 0) check(H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.data()), "cannot read " + what);
   return out;
@@ -329,6 +353,10 @@ void Group::write_dataset(const std::string& name, const Tensor& t, bool compres
 File File::open(const std::string& path) {
   File f;
   f.path_ = path;
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) fail("{}: no such file", path);
+  if (std::filesystem::is_directory(status)) fail("{}: is a directory, expected an HDF5 file", path);
   const htri_t is_h5 = H5Fis_hdf5(path.c_str());
   if (is_h5 == 0) fail("{}: not an HDF5 file", path);
   if (is_h5 < 0) fail_h5("{}: cannot open", path);

@@ -1,4 +1,4 @@
-// A small HDF5 reader/writer for the "natten-ref v1" files (see docs/natten-ref-format.md).
+// A small HDF5 reader/writer for the "natten-ref v1" files (apps/natten-check/FORMAT.md).
 //
 // Wraps the HDF5 C API with RAII handles. HDF5's own error printing is silenced; every failure
 // becomes a natten::Error whose one-line message names the file, the object and the problem.
@@ -55,6 +55,7 @@ class Group {
   std::vector<std::string> subgroups() const;  // direct children that are groups, sorted
   bool has_attribute(const std::string& name) const;
   bool has_dataset(const std::string& name) const;
+  bool has_group(const std::string& name) const;
   Group subgroup(const std::string& name) const;
 
   std::string read_string_attribute(const std::string& name) const;

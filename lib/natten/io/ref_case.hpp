@@ -1,4 +1,4 @@
-// Cases of a "natten-ref v1" file (docs/natten-ref-format.md): loading them into library tensors
+// Cases of a "natten-ref v1" file (apps/natten-check/FORMAT.md): loading them into library tensors
 // (heads-last layout, the case's dtype) and writing them back.
 #pragma once
 
@@ -24,6 +24,13 @@ struct RefCase {
   bool has_backward() const { return grad_output.defined(); }
 };
 
+// The `op` attribute of case `name` (throws when it is missing or not a string).
+std::string read_case_op(const h5::Group& root, const std::string& name);
+
+// Reads the attributes every op shares (op, rank, kernel_size, stride, dilation, is_causal, scale,
+// dtype, layout) into c.op/params/dtype/layout; c.name must be set. Op loaders start here.
+void load_case_header(const h5::Group& case_group, RefCase& c);
+
 // Names of the top-level groups that carry an `op` attribute, sorted.
 std::vector<std::string> list_ref_cases(const h5::Group& root);
 
@@ -31,7 +38,17 @@ std::vector<std::string> list_ref_cases(const h5::Group& root);
 // dataset is checked for shape and for NaN/Inf before it is accepted.
 RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64_t max_elements = kMaxElements);
 
+// A candidate's results for reference case `ref`: the group of the same name in the candidate
+// file, its datasets among ref.expected's names (others are ignored), converted to heads-last per
+// the group's own `layout` attribute (default heads_last) and shape-checked against the reference.
+// Non-finite values are kept (they fail the comparison). Throws when the group is missing or holds
+// none of the expected tensors.
+std::map<std::string, Tensor> load_candidate_tensors(const h5::Group& candidate_root, const RefCase& ref,
+                                                     std::int64_t max_elements = kMaxElements);
+
 // Writes a case (heads-last) with its expected tensors; bf16 tensors are stored as float32.
-void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend);
+// compress: gzip in chunks (readers must handle both).
+void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend,
+                    bool compress = false);
 
 }  // namespace natten

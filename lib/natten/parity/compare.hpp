@@ -1,6 +1,6 @@
 // Element-wise comparison of a computed tensor with a reference: the statistics natten-check
 // reports and the tests assert on. An element fails when |ours - ref| > atol + rtol * |ref|, or
-// when either is NaN/Inf.
+// when either is NaN/Inf (identical infinities match: masked slots and empty-set logsumexps).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +16,7 @@ struct Tolerance {
 };
 
 // Defaults per dtype and tensor ("output", "logsumexp", "grad_query", ...), calibrated on the
-// upstream reference files (docs/tolerances.md gives the measurements behind them).
+// upstream reference files (apps/natten-check/README.md gives the measurements behind them).
 Tolerance default_tolerance(DType dtype, std::string_view tensor);
 
 struct TensorComparison {
@@ -29,6 +29,9 @@ struct TensorComparison {
   double worst_ours = 0.0;
   double worst_reference = 0.0;
 };
+
+// The multi-index of row-major flat index `flat` in `shape` (for reporting the worst element).
+Shape unravel_index(std::int64_t flat, const Shape& shape);
 
 // Shapes must match (throws Error otherwise).
 TensorComparison compare_tensors(const Tensor& ours, const Tensor& reference, const Tolerance& tol);

@@ -1,158 +1,68 @@
-// The reference backend: the oracle every other backend is tested against.
-//
-// Plain loops over the explicit neighbor list, every intermediate in double. It follows the
-// definitions literally (softmax over the window plus any additional KV tokens, then the standard
-// attention backward) and avoids every trick the fast backends use, so that agreeing with it
-// means something.
-#include <cmath>
-#include <vector>
-
+// The reference backend: the oracle every other backend is tested against. Every op is a plain
+// loop in double over the explicit neighbor list (attention_loops.cpp, split_qk.cpp, split_av.cpp,
+// merge.cpp, varlen.cpp); this file only wires them into the Backend interface.
 #include "natten/backend/factories.hpp"
-#include "natten/core/neighborhood.hpp"
+#include "natten/backend/reference/attention_loops.hpp"
+#include "natten/backend/reference/reference_ops.hpp"
 
 namespace natten {
 namespace {
-
-// Row-major [B, T, H, D] view over a double copy of a token tensor (T = tokens or extra KV).
-struct Rows {
-  std::vector<double> v;
-  std::int64_t tokens = 0;
-  int heads = 0, dim = 0;
-
-  Rows() = default;
-  Rows(const Tensor& t, std::int64_t tokens_, int heads_, int dim_)
-      : v(t.defined() ? t.to_doubles() : std::vector<double>()), tokens(tokens_), heads(heads_), dim(dim_) {}
-  static Rows zeros(std::int64_t batch, std::int64_t tokens, int heads, int dim) {
-    Rows r;
-    r.v.assign(static_cast<std::size_t>(batch * tokens * heads * dim), 0.0);
-    r.tokens = tokens;
-    r.heads = heads;
-    r.dim = dim;
-    return r;
-  }
-  double* at(std::int64_t b, std::int64_t t, int h) {
-    return v.data() + ((b * tokens + t) * heads + h) * dim;
-  }
-  void store(Tensor& out) const {
-    for (std::size_t i = 0; i < v.size(); ++i) out.set(static_cast<std::int64_t>(i), static_cast<float>(v[i]));
-  }
-};
-
-double dot(const double* a, const double* b, int n) {
-  double s = 0.0;
-  for (int i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-// One attended key: where it lives (neighborhood token or additional KV token) and its score.
-struct Attended {
-  bool extra;
-  std::int64_t token;
-  double score;
-};
-
-struct Operands {
-  Rows q, k, v, ak, av;
-  Operands(const Problem& p, const NAInputs& in)
-      : q(in.query, p.tokens(), p.heads_q, p.dim),
-        k(in.key, p.tokens(), p.heads_kv, p.dim),
-        v(in.value, p.tokens(), p.heads_kv, p.dim_v),
-        ak(in.additional_key, p.extra_kv, p.heads_kv, p.dim),
-        av(in.additional_value, p.extra_kv, p.heads_kv, p.dim_v) {}
-
-  // Scaled scores of query (b, t, h) against its neighborhood, then the additional KV tokens.
-  std::vector<Attended> scores(const Problem& p, std::int64_t b, std::int64_t t, int h) {
-    const int kvh = h / (p.heads_q / p.heads_kv);
-    const double* qr = q.at(b, t, h);
-    std::vector<Attended> s;
-    for_each_neighbor(p, t, [&](std::int64_t key) {
-      s.push_back({false, key, p.scale * dot(qr, k.at(b, key, kvh), p.dim)});
-    });
-    for (std::int64_t e = 0; e < p.extra_kv; ++e) s.push_back({true, e, p.scale * dot(qr, ak.at(b, e, kvh), p.dim)});
-    return s;
-  }
-};
 
 class ReferenceBackend final : public Backend {
  public:
   std::string name() const override { return "reference"; }
   std::string description() const override { return "plain loops accumulating in double: the oracle"; }
+  bool implements(Op) const override { return true; }
   std::string why_unsupported(Op, const Problem&) const override { return {}; }
 
   void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
-    Operands x(p, in);
-    Rows o = Rows::zeros(p.batch, p.tokens(), p.heads_q, p.dim_v);
-    std::vector<double> l(static_cast<std::size_t>(p.batch * p.tokens() * p.heads_q));
-    const int group = p.heads_q / p.heads_kv;
-    for (std::int64_t b = 0; b < p.batch; ++b) {
-      for (std::int64_t t = 0; t < p.tokens(); ++t) {
-        for (int h = 0; h < p.heads_q; ++h) {
-          const std::vector<Attended> s = x.scores(p, b, t, h);
-          double m = -INFINITY;
-          for (const Attended& a : s) m = std::max(m, a.score);
-          double sum = 0.0;
-          for (const Attended& a : s) sum += std::exp(a.score - m);
-          const double lse_v = m + std::log(sum);
-          double* orow = o.at(b, t, h);
-          for (const Attended& a : s) {
-            const double w = std::exp(a.score - lse_v);
-            const double* vr = a.extra ? x.av.at(b, a.token, h / group) : x.v.at(b, a.token, h / group);
-            for (int d = 0; d < p.dim_v; ++d) orow[d] += w * vr[d];
-          }
-          l[static_cast<std::size_t>((b * p.tokens() + t) * p.heads_q + h)] = lse_v;
-        }
-      }
-    }
-    o.store(out);
-    for (std::size_t i = 0; i < l.size(); ++i) lse.set(static_cast<std::int64_t>(i), static_cast<float>(l[i]));
+    reference::attention_forward(p, reference::neighborhood_attendance(p), in, out, lse);
   }
-
-  // P = exp(S - lse); delta = rowsum(dO * O); dS = P * (dO . V - delta);
-  // dQ = scale * dS K; dK = scale * dS^T Q; dV = P^T dO. Uses the given O and lse, as upstream does.
   void backward(const Problem& p, const NAInputs& in, const Tensor& out, const Tensor& lse, const Tensor& d_out,
                 Gradients& grads) override {
-    Operands x(p, in);
-    Rows o(out, p.tokens(), p.heads_q, p.dim_v);
-    Rows d_o(d_out, p.tokens(), p.heads_q, p.dim_v);
-    const std::vector<double> l = lse.to_doubles();
-    Rows dq = Rows::zeros(p.batch, p.tokens(), p.heads_q, p.dim);
-    Rows dk = Rows::zeros(p.batch, p.tokens(), p.heads_kv, p.dim);
-    Rows dv = Rows::zeros(p.batch, p.tokens(), p.heads_kv, p.dim_v);
-    Rows dak = Rows::zeros(p.batch, p.extra_kv, p.heads_kv, p.dim);
-    Rows dav = Rows::zeros(p.batch, p.extra_kv, p.heads_kv, p.dim_v);
-    const int group = p.heads_q / p.heads_kv;
-    for (std::int64_t b = 0; b < p.batch; ++b) {
-      for (std::int64_t t = 0; t < p.tokens(); ++t) {
-        for (int h = 0; h < p.heads_q; ++h) {
-          const int kvh = h / group;
-          const double lse_v = l[static_cast<std::size_t>((b * p.tokens() + t) * p.heads_q + h)];
-          const double* dorow = d_o.at(b, t, h);
-          const double delta = dot(dorow, o.at(b, t, h), p.dim_v);
-          const double* qr = x.q.at(b, t, h);
-          double* dqr = dq.at(b, t, h);
-          for (const Attended& a : x.scores(p, b, t, h)) {
-            const double prob = std::exp(a.score - lse_v);
-            const double* kr = a.extra ? x.ak.at(b, a.token, kvh) : x.k.at(b, a.token, kvh);
-            const double* vr = a.extra ? x.av.at(b, a.token, kvh) : x.v.at(b, a.token, kvh);
-            double* dkr = a.extra ? dak.at(b, a.token, kvh) : dk.at(b, a.token, kvh);
-            double* dvr = a.extra ? dav.at(b, a.token, kvh) : dv.at(b, a.token, kvh);
-            const double ds = prob * (dot(dorow, vr, p.dim_v) - delta);
-            for (int d = 0; d < p.dim; ++d) {
-              dqr[d] += p.scale * ds * kr[d];
-              dkr[d] += p.scale * ds * qr[d];
-            }
-            for (int d = 0; d < p.dim_v; ++d) dvr[d] += prob * dorow[d];
-          }
-        }
-      }
-    }
-    dq.store(grads.query);
-    dk.store(grads.key);
-    dv.store(grads.value);
-    if (p.extra_kv > 0) {
-      dak.store(grads.additional_key);
-      dav.store(grads.additional_value);
-    }
+    reference::attention_backward(p, reference::neighborhood_attendance(p), in, out, lse, d_out, grads);
+  }
+
+  void qk_forward(const Problem& p, const SplitQKInputs& in, Tensor& attention) override {
+    reference::qk_forward(p, in, attention);
+  }
+  void qk_backward(const Problem& p, const SplitQKInputs& in, const Tensor& d_attention,
+                   SplitQKGrads& grads) override {
+    reference::qk_backward(p, in, d_attention, grads);
+  }
+  void av_forward(const Problem& p, const SplitAVInputs& in, Tensor& output) override {
+    reference::av_forward(p, in, output);
+  }
+  void av_backward(const Problem& p, const SplitAVInputs& in, const Tensor& d_output, SplitAVGrads& grads) override {
+    reference::av_backward(p, in, d_output, grads);
+  }
+
+  void merge_forward(const MergeProblem& m, const std::vector<Tensor>& outputs, const std::vector<Tensor>& lses,
+                     Tensor& output, Tensor& lse) override {
+    reference::merge_forward(m, outputs, lses, output, lse);
+  }
+  void merge_backward(const MergeProblem& m, const std::vector<Tensor>& outputs, const std::vector<Tensor>& lses,
+                      const Tensor& output, const Tensor& lse, const Tensor& d_output, const Tensor& d_lse,
+                      std::vector<Tensor>& d_outputs, std::vector<Tensor>& d_lses) override {
+    reference::merge_backward(m, outputs, lses, output, lse, d_output, d_lse, d_outputs, d_lses);
+  }
+
+  void varlen_forward(const VarlenProblem& v, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    reference::varlen_forward(v, in, out, lse);
+  }
+  void varlen_backward(const VarlenProblem& v, const NAInputs& in, const Tensor& out, const Tensor& lse,
+                       const Tensor& d_out, Gradients& grads) override {
+    reference::varlen_backward(v, in, out, lse, d_out, grads);
+  }
+
+  // Plain attention by definition (every token), not through the window rule, so that the
+  // fast-path tests compare two independent computations.
+  void fmha_forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    reference::attention_forward(p, reference::dense_attendance(p), in, out, lse);
+  }
+  void fmha_backward(const Problem& p, const NAInputs& in, const Tensor& out, const Tensor& lse, const Tensor& d_out,
+                     Gradients& grads) override {
+    reference::attention_backward(p, reference::dense_attendance(p), in, out, lse, d_out, grads);
   }
 };
 

@@ -1,0 +1,72 @@
+#include "app.hpp"
+
+#include <cstdio>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "case_list.hpp"
+#include "check_runner.hpp"
+#include "natten/backend.hpp"
+#include "natten/core/error.hpp"
+#include "natten/io/atomic_file.hpp"
+#include "report.hpp"
+#include "write_refs.hpp"
+
+namespace natten::check {
+namespace {
+
+int print_backends() {
+  for (const BackendInfo& b : list_backends()) {
+    fmt::print("{:<12} {:<13} {}\n", b.name, b.available ? "available" : "unavailable",
+               b.available ? b.description : b.unavailable_reason);
+  }
+  return 0;
+}
+
+int run_mode(const Options& o) {
+  if (o.list_backends) return print_backends();
+  if (!o.write.empty()) {
+    WriteOptions w;
+    w.output = o.write;
+    w.config = o.config;
+    if (!o.backends.empty()) w.backend = o.backends.front();
+    w.case_globs = o.case_globs;
+    w.compress = o.compress;
+    w.progress = !o.quiet;
+    write_refs(w, stdout);
+    return 0;
+  }
+  if (o.list) return print_listing(list_cases(o.file, o.case_globs, o.max_elements, o.read_timeout), stdout);
+
+  RunOptions r;
+  r.backends = o.backends.empty() ? available_backends() : o.backends;
+  r.case_globs = o.case_globs;
+  r.tol = {o.atol, o.rtol};
+  r.max_elements = o.max_elements;
+  r.read_guard_seconds = o.read_timeout;
+  r.progress = !o.quiet;
+  const RunReport report = o.candidate.empty() ? run_backend_checks(o.file, r) : run_candidate_check(o.file, o.candidate, r);
+  print_table(report, o.strict, stdout);
+  std::fflush(stdout);
+  if (!report.file_error.empty()) fmt::print(stderr, "natten-check: error: {}\n", report.file_error);
+  if (!o.json.empty()) write_text_atomically(o.json, report_json(report, o.strict));
+  return exit_code(report, o.strict);
+}
+
+}  // namespace
+
+int run_app(const Options& options) {
+  try {
+    return run_mode(options);
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "natten-check: error: {}\n", e.what());
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    fmt::print(stderr, "natten-check: internal error: {}\n", e.what());
+  }
+  return 2;
+}
+
+}  // namespace natten::check

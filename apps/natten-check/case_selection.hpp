@@ -1,0 +1,28 @@
+// Which cases of a file a run looks at: every group with an `op` attribute, filtered by --case globs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "natten/io/h5.hpp"
+
+namespace natten::check {
+
+// A top-level group that is a case (has an `op` attribute), or that could not even be inspected.
+struct DiscoveredCase {
+  std::string name;
+  std::string error;  // non-empty: the group is unreadable; reported as that case's error
+};
+
+// Every top-level group with an `op` attribute, sorted. Unlike list_ref_cases, one unreadable
+// group does not hide the others: it comes back with its error.
+std::vector<DiscoveredCase> discover_cases(const h5::Group& root);
+
+// True when `name` matches any of the shell globs (fnmatch); no globs match everything.
+bool matches_any(const std::string& name, const std::vector<std::string>& globs);
+
+// Keeps the names matching the globs; throws Error when globs were given and none matched, so a
+// typo in --case cannot turn into an empty run that "passes".
+std::vector<std::string> select_cases(const std::vector<std::string>& names, const std::vector<std::string>& globs);
+
+}  // namespace natten::check

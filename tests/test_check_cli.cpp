@@ -1,0 +1,191 @@
+// natten-check end to end: the real binary, its exit codes (0 pass, 1 parity failure, 2 usage or
+// input error), --list, --case, --json (parsed back by Python's json module, an independent
+// parser), --candidate with a perturbed candidate, and --write followed by a check of the result.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "natten/io/h5.hpp"
+#include "support/random_problem.hpp"
+#include "support/ref_fixtures.hpp"
+
+namespace natten {
+namespace {
+
+struct CommandResult {
+  int code = -1;
+  std::string out;  // stdout and stderr
+};
+
+CommandResult run(const std::string& args) {
+  const std::string cmd = std::string(NATTEN_CHECK_EXE) + " " + args + " 2>&1";
+  CommandResult r;
+  std::FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+bool have_python() { return std::system("python3 -c 'import json' >/dev/null 2>&1") == 0; }
+
+// Runs a Python snippet with `json_path` loaded as `d`; the snippet asserts. Returns its output.
+CommandResult python_json(const std::string& json_path, const std::string& snippet) {
+  const std::string script = testing::temp_path("json_check") + ".py";
+  {
+    std::FILE* f = std::fopen(script.c_str(), "w");
+    std::fprintf(f, "import json, sys\nd = json.load(open(sys.argv[1]))\n%s\nprint('json ok')\n", snippet.c_str());
+    std::fclose(f);
+  }
+  CommandResult r;
+  std::FILE* p = ::popen(("python3 " + script + " " + json_path + " 2>&1").c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(CheckCli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run("--help").code, 0);
+  EXPECT_EQ(run("").code, 2);
+  EXPECT_EQ(run("--no-such-flag x.h5").code, 2);
+  CommandResult r = run("--write /tmp/x.h5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.out, "--write needs --config FILE.ini")) << r.out;
+  r = run("/nonexistent.h5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.out, "/nonexistent.h5: no such file")) << r.out;
+  const std::string f = testing::temp_path("cli_usage");
+  testing::write_cases(f, {testing::tiny_case("a")});
+  r = run(f + " --backend no_such_backend");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.out, "backend: unknown 'no_such_backend'")) << r.out;
+  r = run(f + " --case 'zzz*'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.out, "no case matches")) << r.out;
+  EXPECT_EQ(run(f + " --candidate " + f + " --backend reference").code, 2);
+  EXPECT_EQ(run("--list-backends").code, 0);
+}
+
+TEST(CheckCli, WriteListCaseAndReadBack) {
+  const std::string out = testing::temp_path("cli_written");
+  CommandResult w = run("--write " + out + " --config " NATTEN_SOURCE_DIR "/configs/parity.ini --backend reference -q "
+              "--case 'na1d*,na2d_fp16,na3d_basic' --compress");
+  ASSERT_EQ(w.code, 0) << w.out;
+  EXPECT_TRUE(contains(w.out, "wrote 7 cases from backend reference")) << w.out;
+  EXPECT_FALSE(std::filesystem::exists(out + ".tmp." + std::to_string(::getpid())));
+
+  CommandResult l = run("--list " + out);
+  EXPECT_EQ(l.code, 0) << l.out;
+  EXPECT_TRUE(contains(l.out, "7 cases, 0 unreadable")) << l.out;
+  EXPECT_TRUE(contains(l.out, "na2d_fp16")) << l.out;
+  EXPECT_TRUE(contains(l.out, "float16")) << l.out;
+
+  CommandResult c = run(out + " -q --case 'na1d_b*'");
+  EXPECT_EQ(c.code, 0) << c.out;
+  EXPECT_TRUE(contains(c.out, "na1d_basic")) << c.out;
+  EXPECT_FALSE(contains(c.out, "na1d_even_k")) << c.out;
+  EXPECT_TRUE(contains(c.out, "result: PASS (exit 0)")) << c.out;
+
+  // A write that fails (unknown key) leaves no file behind.
+  const std::string bad_ini = testing::temp_path("bad") + ".ini";
+  {
+    std::FILE* f = std::fopen(bad_ini.c_str(), "w");
+    std::fputs("[c]\ninput_size = 8\nk = 3\ncolour = red\n", f);
+    std::fclose(f);
+  }
+  const std::string never = testing::temp_path("never");
+  CommandResult b = run("--write " + never + " --config " + bad_ini);
+  EXPECT_EQ(b.code, 2);
+  EXPECT_TRUE(contains(b.out, ":4: key 'colour': unknown key in section [c]")) << b.out;
+  EXPECT_FALSE(std::filesystem::exists(never));
+}
+
+TEST(CheckCli, CandidatePerturbedFailsAndJsonParsesBack) {
+  const std::string ref = testing::temp_path("cli_ref");
+  const RefCase a = testing::tiny_case("a", 1);
+  const RefCase b = testing::tiny_case("b", 2);
+  testing::write_cases(ref, {a, b});
+  const std::string cand = testing::temp_path("cli_cand");
+  RefCase pb = b;
+  pb.expected["output"] = b.expected.at("output").clone();
+  pb.expected["output"].set(7, pb.expected["output"].get(7) + 0.5f);
+  testing::write_cases(cand, {a, pb});
+
+  const std::string json = testing::temp_path("cli_report") + ".json";
+  CommandResult r = run(ref + " --candidate " + cand + " --json " + json + " -q");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "result: PARITY FAILURE (exit 1)")) << r.out;
+  EXPECT_EQ(run(ref + " --candidate " + ref + " -q").code, 0);
+  // Tolerances are overridable: a loose enough --atol makes the perturbation acceptable.
+  EXPECT_EQ(run(ref + " --candidate " + cand + " --atol 1 -q").code, 0);
+
+  if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
+  const CommandResult p = python_json(json, R"(
+assert d['schema'] == 'natten-check-report' and d['mode'] == 'candidate', d
+s = d['summary']
+assert (s['cases'], s['passed'], s['failed'], s['errors'], s['exit_code']) == (2, 1, 1, 0, 1), s
+res = {r['case']: r for r in d['results']}
+assert res['a']['status'] == 'pass' and res['b']['status'] == 'fail'
+out = [t for t in res['b']['tensors'] if t['name'] == 'output'][0]
+assert out['outside_tolerance'] == 1 and out['count'] == 6 * 5 * 2 * 4, out
+assert out['worst']['index'] == [0, 0, 0, 1, 3], out['worst']
+assert abs(out['max_abs_error'] - 0.5) < 1e-6 and out['pass'] is False
+assert abs(out['worst']['ours'] - out['worst']['reference'] - 0.5) < 1e-6
+)");
+  EXPECT_EQ(p.code, 0) << p.out;
+}
+
+TEST(CheckCli, SharedUpstreamFilePassesOnEveryBackend) {
+  const std::string path = testing::shared_ref_file("natten-refs-v1.h5");
+  if (path.empty()) GTEST_SKIP() << "natten-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
+  const std::string json = testing::temp_path("cli_upstream") + ".json";
+  const CommandResult r = run(path + " -q --json " + json);
+  EXPECT_EQ(r.code, 0) << r.out;
+  if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
+  const CommandResult p = python_json(json, R"(
+s = d['summary']
+assert s['exit_code'] == 0 and s['failed'] == 0 and s['errors'] == 0 and s['cases'] >= 17, s
+for r in d['results']:
+    assert r['status'] == 'pass', r
+    for t in r['tensors']:
+        if r['dtype'] == 'float32' and t['name'] == 'output':
+            assert t['max_abs_error'] <= 1e-5, (r['case'], t)
+)");
+  EXPECT_EQ(p.code, 0) << p.out;
+}
+
+TEST(CheckCli, SplitOpFileIsAClearUnsupportedOpError) {
+  const std::string path = testing::shared_ref_file("natten-split-refs-v1.h5");
+  if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
+  const CommandResult r = run(path + " -q");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "unsupported op 'na_qk'")) << r.out;
+  EXPECT_TRUE(contains(r.out, "unsupported op 'na_av'")) << r.out;
+}
+
+TEST(CheckCli, DamagedFilesExitTwoWithOneLineErrors) {
+  const std::string good = testing::temp_path("cli_good");
+  testing::write_cases(good, {testing::tiny_case("a")});
+  std::vector<unsigned char> bytes = testing::read_bytes(good);
+  bytes.resize(bytes.size() / 2);
+  const std::string cut = testing::temp_path("cli_cut");
+  testing::write_bytes(cut, bytes);
+  const std::string json = testing::temp_path("cli_cut") + ".json";
+  const CommandResult r = run(cut + " -q --json " + json);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(contains(r.out, "INPUT ERROR (exit 2)")) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(json));  // the report is written even for input errors
+}
+
+}  // namespace
+}  // namespace natten

@@ -1,0 +1,140 @@
+// The INI case lists behind natten-check --write and scripts/make_reference.py: parsing, defaults,
+// aliases, and one clear error (file:line: key) per mistake.
+#include <gtest/gtest.h>
+
+#include "natten/core/error.hpp"
+#include "natten/io/case_config.hpp"
+#include "natten/io/ini.hpp"
+
+namespace natten {
+namespace {
+
+std::vector<CaseConfig> parse(const std::string& text) { return parse_case_configs(parse_ini(text, "t.ini")); }
+
+std::string error_of(const std::string& text) {
+  try {
+    parse(text);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(CheckConfig, ParsesDefaultsAliasesAndPerAxisValues) {
+  const auto cases = parse(R"(# comment
+[defaults]
+heads = 4
+dim = 8
+backward = yes
+dtype = bf16
+
+[a]
+input_size = 16, 12   ; inline comment
+k = 5
+stride = 2,1
+dilation = 1,2
+causal = 1,0
+heads_kv = 2
+add_kv = 3
+seed = 99
+
+[b]
+rank = 1
+input_size = 9
+window_size = 4
+dtype = fp32
+backward = false
+)");
+  ASSERT_EQ(cases.size(), 2u);
+  const CaseConfig& a = cases[0];
+  EXPECT_EQ(a.name, "a");
+  EXPECT_EQ(a.where, "t.ini:8");
+  EXPECT_EQ(a.problem.params.rank, 2);
+  EXPECT_EQ(a.problem.spatial[0], 16);
+  EXPECT_EQ(a.problem.spatial[1], 12);
+  EXPECT_EQ(a.problem.params.kernel[0], 5);
+  EXPECT_EQ(a.problem.params.kernel[1], 5);  // one value broadcasts
+  EXPECT_EQ(a.problem.params.stride[0], 2);
+  EXPECT_EQ(a.problem.params.stride[1], 1);
+  EXPECT_EQ(a.problem.params.dilation[1], 2);
+  EXPECT_TRUE(a.problem.params.causal[0]);
+  EXPECT_FALSE(a.problem.params.causal[1]);
+  EXPECT_EQ(a.problem.heads_q, 4);
+  EXPECT_EQ(a.problem.heads_kv, 2);
+  EXPECT_EQ(a.problem.dim, 8);
+  EXPECT_EQ(a.problem.extra_kv, 3);
+  EXPECT_EQ(a.problem.dtype, DType::bf16);
+  EXPECT_TRUE(a.backward);
+  EXPECT_EQ(a.seed, 99u);
+  const CaseConfig& b = cases[1];
+  EXPECT_EQ(b.problem.params.rank, 1);
+  EXPECT_EQ(b.problem.params.kernel[0], 4);
+  EXPECT_EQ(b.problem.heads_kv, 4);  // defaults to heads
+  EXPECT_EQ(b.problem.dtype, DType::f32);
+  EXPECT_FALSE(b.backward);
+  EXPECT_NE(b.seed, a.seed);  // derived from the name when not given
+}
+
+TEST(CheckConfig, DefaultSeedIsStableAndNameDerived) {
+  const auto x = parse("[c1]\ninput_size=8\nk=3\n[c2]\ninput_size=8\nk=3\n");
+  const auto y = parse("[c1]\ninput_size=8\nk=3\n");
+  EXPECT_EQ(x[0].seed, y[0].seed);
+  EXPECT_NE(x[0].seed, x[1].seed);
+}
+
+TEST(CheckConfig, ErrorsNameFileLineAndKey) {
+  const std::string head = "[c]\ninput_size = 8\nk = 3\n";
+  EXPECT_EQ(error_of(head + "colour = red\n"), "t.ini:4: key 'colour': unknown key in section [c]");
+  EXPECT_EQ(error_of(head + "batch = 2x\n"), "t.ini:4: key 'batch': '2x' is not a non-negative integer");
+  EXPECT_EQ(error_of(head + "batch = -1\n"), "t.ini:4: key 'batch': '-1' is not a non-negative integer");
+  EXPECT_EQ(error_of(head + "backward = maybe\n"),
+            "t.ini:4: key 'backward': 'maybe' is not a boolean (true/false, 1/0, yes/no, on/off)");
+  EXPECT_EQ(error_of(head + "dtype = fp8\n").rfind("t.ini:4: key 'dtype': ", 0), 0u);
+  EXPECT_EQ(error_of(head + "window_size = 3\n"), "t.ini:4: key 'window_size': section [c] already sets it as 'k'");
+  EXPECT_EQ(error_of("[c]\ninput_size = 8,8\nk = 3,3,3\n"),
+            "t.ini:3: key 'k': '3,3,3' has 3 values, expected 1 or 2 (one per axis)");
+  EXPECT_EQ(error_of("[c]\nrank = 2\ninput_size = 8\nk = 3\n"),
+            "t.ini:2: key 'rank': rank 2 disagrees with input_size '8' (1 extents)");
+  EXPECT_EQ(error_of("[c]\nk = 3\n"), "t.ini:1: case [c] has no 'input_size' (nor does [defaults])");
+  EXPECT_EQ(error_of("[c]\ninput_size = 8\n"), "t.ini:1: case [c] has no 'window_size' (or 'k')");
+  EXPECT_EQ(error_of("[c]\ninput_size = 8\nk = 9\n"),
+            "t.ini:1: case [c]: kernel_size[0] * dilation[0] = 9 * 1 exceeds input size 8 along axis 0");
+  EXPECT_EQ(error_of("[a/b]\ninput_size = 8\nk = 3\n"),
+            "t.ini:1: section name [a/b] must use only letters, digits, '_', '-' and '.' (it names an HDF5 group)");
+  EXPECT_EQ(error_of("[defaults]\nheads = 2\n"), "t.ini: no cases (every section but [defaults] is a case)");
+}
+
+TEST(CheckConfig, IniSyntaxErrors) {
+  auto ini_error = [](const std::string& text) {
+    try {
+      parse_ini(text, "s.ini");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(ini_error("k = 3\n"), "s.ini:1: key 'k' comes before any [section]");
+  EXPECT_EQ(ini_error("[a\n"), "s.ini:1: section header '[a' lacks its closing ']'");
+  EXPECT_EQ(ini_error("[a]\njust words\n"), "s.ini:2: expected 'key = value', got 'just words'");
+  EXPECT_EQ(ini_error("[a]\n= 3\n"), "s.ini:2: empty key");
+  EXPECT_EQ(ini_error("[a]\n[a]\n"), "s.ini:2: section [a] repeats the one on line 1");
+  EXPECT_EQ(ini_error("[a]\nk=1\nk=2\n"), "s.ini:3: key 'k' repeats the one on line 2 in section [a]");
+  EXPECT_EQ(ini_error("[]\n"), "s.ini:1: empty section name");
+  // Long lines are fine (Debian's inih stops at 200 bytes).
+  EXPECT_EQ(parse_ini("[a]\nk = " + std::string(500, '7') + "\n", "s.ini").sections[0].entries[0].value.size(), 500u);
+}
+
+TEST(CheckConfig, MissingFileIsAnError) {
+  EXPECT_THROW(read_case_configs("/nonexistent/parity.ini"), Error);
+}
+
+TEST(CheckConfig, ShippedParityConfigParses) {
+  const auto cases = read_case_configs(NATTEN_SOURCE_DIR "/configs/parity.ini");
+  EXPECT_GE(cases.size(), 15u);
+  bool has[3] = {false, false, false};
+  for (const CaseConfig& c : cases) has[c.problem.params.rank - 1] = true;
+  EXPECT_TRUE(has[0] && has[1] && has[2]);
+}
+
+}  // namespace
+}  // namespace natten
