@@ -71,6 +71,12 @@ TEST(BenchExe, InformationalModes) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("case 2d-64x64 (standard suite)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("backward  0.2569 GFLOP"), std::string::npos) << r.out;
+  // Windows covering the whole grid take the FMHA fast path unless told not to.
+  r = run("-i 8 8 -w 8 --backward --dry-run");
+  EXPECT_NE(r.out.find("reference forward: runs fmha_forward (fast path"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("backward: runs fmha_backward (fast path"), std::string::npos) << r.out;
+  r = run("-i 8 8 -w 8 --no-fast-path --dry-run");
+  EXPECT_NE(r.out.find("reference forward: runs forward (neighborhood: fast path disabled)"), std::string::npos) << r.out;
   r = run("--peak --threads 1");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("fp32 FMA peak, 1 thread"), std::string::npos) << r.out;

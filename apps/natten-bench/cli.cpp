@@ -103,6 +103,10 @@ Options parse_command_line(int argc, const char* const* argv) {
   app.add_option("--max-time", p.max_time, "Sampling seconds at most per case, backend and op (default 1.5)")->group("Timing");
   app.add_option("--noise-target", p.noise_target, "Stop once relative noise (1.4826 MAD/median) is below this (default 0.02)")
       ->group("Timing");
+  bool no_fast_path = false;
+  app.add_flag("--no-fast-path", no_fast_path,
+               "Time the neighborhood kernel even where every window covers the whole grid (no FMHA fast path)")
+      ->group("Timing");
   bool no_verify = false;
   app.add_flag("--no-verify", no_verify, "Do not check results against the reference backend before timing")->group("Timing");
   app.add_option("--verify-max-gflop", o.verify_max_gflop,
@@ -167,6 +171,7 @@ Options parse_command_line(int argc, const char* const* argv) {
   }
   if (md->count() > 0 && o.markdown_path.empty()) o.markdown_to_stdout = true;
   o.verify = !no_verify;
+  o.fast_path = !no_fast_path;
   if (!(o.verify_max_gflop >= 0)) fail("--verify-max-gflop: {} must be >= 0", o.verify_max_gflop);
   if (!(max_slowdown >= 1.0)) fail("--max-slowdown: {} must be >= 1", max_slowdown);
   o.guard.max_slowdown = max_slowdown;

@@ -23,6 +23,7 @@ struct Options {
 
   TimingPolicy policy;
   bool verify = true;
+  bool fast_path = true;  // let fused ops take the FMHA fast path when every window covers everything
   double verify_max_gflop = 4.0;  // skip verification when the reference needs more work than this
 
   std::string json_path, csv_path, markdown_path;  // "-" = stdout

@@ -48,26 +48,26 @@ struct Step {
 };
 
 // Times one backend on one op; fills the timing fields of `r`.
-void time_case(Backend& b, const Problem& p, const NAInputs& in, Op op, std::uint64_t seed, const Options& o,
-               CaseResult& r, Progress& progress, const std::string& label) {
+void time_case(Backend& b, const FusedPlan& plan, const Problem& p, const NAInputs& in, std::uint64_t seed,
+               const Options& o, CaseResult& r, Progress& progress, const std::string& label) {
   std::function<void()> call;
   Tensor out = Tensor::empty(p.output_shape(), p.dtype);
   Tensor lse = Tensor::empty(p.lse_shape(), DType::f32);
   Tensor d_out;
   Gradients grads;
-  if (op == Op::forward) {
+  if (plan.op == Op::forward || plan.op == Op::fmha_forward) {
     call = [&] {
-      for (int k = 0; k < o.inject_slowdown; ++k) b.forward(p, in, out, lse);
+      for (int k = 0; k < o.inject_slowdown; ++k) run_forward(b, plan, p, in, out, lse);
       b.synchronize();
     };
   } else {
     // The backward consumes the forward's output and logsumexp: computed once here, untimed.
-    b.forward(p, in, out, lse);
+    run_forward(b, plan_fused(b, Op::forward, p, o.fast_path), p, in, out, lse);
     b.synchronize();
     d_out = make_output_grad(p, seed);
     grads = allocate_gradients(p);
     call = [&] {
-      for (int k = 0; k < o.inject_slowdown; ++k) b.backward(p, in, out, lse, d_out, grads);
+      for (int k = 0; k < o.inject_slowdown; ++k) run_backward(b, plan, p, in, out, lse, d_out, grads);
       b.synchronize();
     };
   }
@@ -139,7 +139,9 @@ CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const 
   r.bytes = op == Op::forward ? forward_bytes(p) : backward_bytes(p);
   const std::string who = fmt::format("{} {} {}", r.case_name, r.backend, r.op);
 
-  const std::string why = b.why_unsupported(op, p);
+  const FusedPlan plan = plan_fused(b, op, p, o.fast_path);
+  r.kernel = describe(plan);
+  const std::string why = unsupported_reason(b, plan.op, p);
   if (!why.empty()) {
     r.status = Status::unsupported;
     r.detail = why;
@@ -157,8 +159,8 @@ CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const 
   } else {
     progress.status(fmt::format("{} verifying against the reference backend", label));
     if (!ctx.reference) ctx.reference = reference_results(p, ctx.inputs, ctx.spec.backward, ctx.spec.seed);
-    r.verification = op == Op::forward ? verify_forward(b, p, ctx.inputs, *ctx.reference)
-                                       : verify_backward(b, p, ctx.inputs, *ctx.reference);
+    r.verification = op == Op::forward ? verify_forward(b, p, ctx.inputs, *ctx.reference, o.fast_path)
+                                       : verify_backward(b, p, ctx.inputs, *ctx.reference, o.fast_path);
     if (r.verification.status == "failed") {
       r.status = Status::failed;
       r.detail = "verification: " + r.verification.detail;
@@ -167,7 +169,7 @@ CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const 
     }
   }
   try {
-    time_case(b, p, ctx.inputs, op, ctx.spec.seed, o, r, progress, label);
+    time_case(b, plan, p, ctx.inputs, ctx.spec.seed, o, r, progress, label);
   } catch (const std::exception& e) {
     r.status = Status::failed;
     r.detail = fmt::format("backend error while timing: {}", e.what());
@@ -272,8 +274,10 @@ std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const
       } else {
         const std::unique_ptr<Backend> b = make_backend(info.name);
         for (Op op : ops_of(c)) {
-          const std::string why = b->why_unsupported(op, p);
-          line += fmt::format("{}{}: {}", line.empty() ? "" : "; ", op_name(op), why.empty() ? "supported" : "unsupported: " + why);
+          const FusedPlan plan = plan_fused(*b, op, p, o.fast_path);
+          const std::string why = unsupported_reason(*b, plan.op, p);
+          line += fmt::format("{}{}: {}", line.empty() ? "" : "; ", op_name(op),
+                              why.empty() ? "runs " + describe(plan) : "unsupported: " + why);
         }
       }
       out += fmt::format("  {:<9} {}\n", info.name, line);

@@ -65,6 +65,7 @@ Json result_json(const CaseResult& r) {
   if (!r.detail.empty()) j.set("detail", r.detail);
   j.set("problem", problem_json(r.problem, r.seed));
   j.set("problem_str", r.problem.str());
+  if (!r.kernel.empty()) j.set("kernel", r.kernel);
   j.set("threads", r.threads);
   j.set("flops", r.flops);
   j.set("bytes", r.bytes);

@@ -37,6 +37,7 @@ struct CaseResult {
   int threads = 1;
   Status status = Status::timed;
   std::string detail;  // why unsupported / failed
+  std::string kernel;  // the fused plan that runs: "forward (neighborhood: ...)", "fmha_forward (fast path: ...)"
 
   double flops = 0;  // exact, see flops.hpp
   double bytes = 0;  // compulsory traffic, see flops.hpp

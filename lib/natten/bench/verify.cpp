@@ -15,10 +15,11 @@ namespace natten::bench {
 ReferenceResults reference_results(const Problem& p, const NAInputs& in, bool backward, std::uint64_t seed) {
   auto ref = make_backend("reference");
   ReferenceResults r;
-  r.forward = na_forward(*ref, p.params, in);
+  // The oracle always runs its neighborhood loops, so a fast path is checked against them.
+  r.forward = na_forward(*ref, p.params, in, /*allow_fast_path=*/false);
   if (backward) {
     r.d_output = make_output_grad(p, seed);
-    r.grads = na_backward(*ref, p.params, in, r.forward.output, r.forward.lse, r.d_output);
+    r.grads = na_backward(*ref, p.params, in, r.forward.output, r.forward.lse, r.d_output, /*allow_fast_path=*/false);
     r.has_grads = true;
   }
   return r;
@@ -59,16 +60,19 @@ Verification guarded(F&& f) {
 
 }  // namespace
 
-Verification verify_forward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref) {
+Verification verify_forward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
+                            bool allow_fast_path) {
   return guarded([&] {
-    const ForwardResult r = na_forward(backend, p.params, in);
+    const ForwardResult r = na_forward(backend, p.params, in, allow_fast_path);
     return compare_all(p, {{"output", {&r.output, &ref.forward.output}}, {"logsumexp", {&r.lse, &ref.forward.lse}}});
   });
 }
 
-Verification verify_backward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref) {
+Verification verify_backward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
+                             bool allow_fast_path) {
   return guarded([&] {
-    const Gradients g = na_backward(backend, p.params, in, ref.forward.output, ref.forward.lse, ref.d_output);
+    const Gradients g =
+        na_backward(backend, p.params, in, ref.forward.output, ref.forward.lse, ref.d_output, allow_fast_path);
     const Gradients& e = ref.grads;
     return compare_all(p, {{"grad_query", {&g.query, &e.query}},
                            {"grad_key", {&g.key, &e.key}},

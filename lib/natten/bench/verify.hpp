@@ -18,8 +18,11 @@ struct ReferenceResults {
 ReferenceResults reference_results(const Problem& p, const NAInputs& in, bool backward, std::uint64_t seed);
 
 // Compares `backend` with the reference: forward (output, logsumexp) or backward (every gradient,
-// given the reference's output, logsumexp and output gradient). Backend errors become failures.
-Verification verify_forward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref);
-Verification verify_backward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref);
+// given the reference's output, logsumexp and output gradient), through the same fused plan
+// (neighborhood kernel or FMHA fast path) that is timed. Backend errors become failures.
+Verification verify_forward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
+                            bool allow_fast_path);
+Verification verify_backward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
+                             bool allow_fast_path);
 
 }  // namespace natten::bench
