@@ -45,6 +45,8 @@ TEST(BenchJson, RoundTripAndEscapes) {
   EXPECT_TRUE(r.at("b", "").as_bool("b"));
   EXPECT_EQ(r.at("a", "").elements().size(), 3u);
   EXPECT_EQ(Json::parse(R"("\u00e9\ud83d\ude00")", "mem").as_string("x"), "é\xF0\x9F\x98\x80");
+  // Invalid UTF-8 (a stray byte, a truncated sequence, an overlong form) becomes U+FFFD.
+  EXPECT_EQ(Json(std::string("a\xFF" "b\xE2\x82" "c\xC0\xAF")).dump(), "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
 TEST(BenchJson, MalformedInputNamesLineAndColumn) {
