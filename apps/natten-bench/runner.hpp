@@ -1,0 +1,28 @@
+// Runs the cases: verify each backend once against the reference, then time forward and backward
+// apart, and derive GFLOP/s, bandwidth, % of peak and speedup over the reference backend.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "natten/backend.hpp"
+
+#include "natten/bench/results.hpp"
+#include "natten/config/case_spec.hpp"
+#include "options.hpp"
+
+namespace natten::bench {
+
+// Makes a backend by name; the registry's make_backend unless a test substitutes its own.
+using BackendFactory = std::function<std::unique_ptr<Backend>(std::string_view)>;
+
+RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& options,
+                    const BackendFactory& factory = make_backend);
+
+// --dry-run: problems, FLOPs, bytes and which backends support them (and why not). Times nothing.
+std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const Options& options);
+
+}  // namespace natten::bench

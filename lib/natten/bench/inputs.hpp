@@ -1,0 +1,15 @@
+// Benchmark inputs: uniform values in [-1, 1] from a seeded generator, rounded to the dtype.
+// Deterministic per (problem, seed) so every backend and every run sees the same data.
+#pragma once
+
+#include <cstdint>
+
+#include "natten/core/problem.hpp"
+
+namespace natten::bench {
+
+NAInputs make_inputs(const Problem& p, std::uint64_t seed);
+// The output gradient of a backward benchmark (a different stream of the same seed).
+Tensor make_output_grad(const Problem& p, std::uint64_t seed);
+
+}  // namespace natten::bench

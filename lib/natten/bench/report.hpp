@@ -1,0 +1,27 @@
+// Report writers: a fmt table for people, JSON for machines (and baselines), CSV for
+// spreadsheets, Markdown for README tables. README.md beside apps/natten-bench gives the schema.
+#pragma once
+
+#include <string>
+
+#include "natten/bench/json.hpp"
+#include "natten/bench/results.hpp"
+
+namespace natten::bench {
+
+constexpr const char* kSchema = "natten-bench/1";
+
+Json report_json(const RunReport& report);
+std::string report_table(const RunReport& report);
+std::string report_markdown(const RunReport& report);
+std::string report_csv(const RunReport& report);
+
+// "1.23 ms", "456 us", "2.50 s": three significant digits and a unit.
+std::string format_seconds(double s);
+// Per-axis values "64x64" of a problem's spatial extents, kernel, ... (first `rank` axes).
+std::string axes_str(const Problem& p, const std::array<int, kMaxRank>& v);
+std::string spatial_str(const Problem& p);
+// Compact problem label for tables: "64x64 k7x7 s1 d1 causal10 H4/4 D32 fp32 +kv8".
+std::string problem_label(const Problem& p);
+
+}  // namespace natten::bench

@@ -1,0 +1,363 @@
+// natten-bench reports and the baseline guard: JSON round trips, comparisons both ways, noise
+// allowance, machine-independent yardsticks, and a verification failure from a wrong backend.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+#include "natten/bench/guard.hpp"
+#include "natten/bench/json.hpp"
+#include "natten/bench/report.hpp"
+#include "natten/core/error.hpp"
+#include "runner.hpp"
+#include "suite.hpp"
+#include "support/temp_file.hpp"
+
+namespace natten {
+namespace {
+
+using bench::Baseline;
+using bench::GuardEntry;
+using bench::GuardKind;
+using bench::GuardOptions;
+using bench::Json;
+
+TEST(BenchJson, RoundTripAndEscapes) {
+  Json j = Json::object();
+  j.set("s", "a\"b\\c\n\t\x01 é");
+  j.set("n", 0.1 + 0.2);
+  j.set("big", std::int64_t{1} << 40);
+  j.set("neg", -1.5e-300);
+  j.set("nan", std::nan(""));
+  j.set("b", true);
+  Json a = Json::array();
+  a.push(1);
+  a.push(Json());
+  a.push(Json::object());
+  j.set("a", a);
+  const Json r = Json::parse(j.dump(), "mem");
+  EXPECT_EQ(r.at("s", "").as_string("s"), "a\"b\\c\n\t\x01 é");
+  EXPECT_EQ(r.at("n", "").as_number("n"), 0.1 + 0.2);  // shortest round-trip formatting
+  EXPECT_EQ(r.at("big", "").as_number("big"), static_cast<double>(std::int64_t{1} << 40));
+  EXPECT_EQ(r.at("neg", "").as_number("neg"), -1.5e-300);
+  EXPECT_TRUE(r.at("nan", "").is_null());
+  EXPECT_TRUE(r.at("b", "").as_bool("b"));
+  EXPECT_EQ(r.at("a", "").elements().size(), 3u);
+  EXPECT_EQ(Json::parse(R"("\u00e9\ud83d\ude00")", "mem").as_string("x"), "é\xF0\x9F\x98\x80");
+  // Invalid UTF-8 (a stray byte, a truncated sequence, an overlong form) becomes U+FFFD.
+  EXPECT_EQ(Json(std::string("a\xFF" "b\xE2\x82" "c\xC0\xAF")).dump(), "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(BenchJson, MalformedInputNamesLineAndColumn) {
+  const auto msg = [](const char* text) {
+    try {
+      Json::parse(text, "f.json");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(msg("{\n  \"a\": 1,\n  \"b\" 2}").find("f.json: line 3 column 7: expected ':'"), std::string::npos);
+  EXPECT_NE(msg("[1, 2").find("expected ',' or ']'"), std::string::npos);
+  EXPECT_NE(msg("{\"a\":1,\"a\":2}").find("duplicate member 'a'"), std::string::npos);
+  EXPECT_NE(msg("01x").find("unexpected text after the JSON value"), std::string::npos);
+  EXPECT_NE(msg("\"abc").find("unterminated string"), std::string::npos);
+  EXPECT_NE(msg("").find("unexpected end of input"), std::string::npos);
+  EXPECT_NE(msg("[-]").find("bad number"), std::string::npos);
+  std::string deep(100, '[');
+  EXPECT_NE(msg(deep.c_str()).find("nesting too deep"), std::string::npos);
+}
+
+GuardEntry entry(const std::string& name, const std::string& backend, double median, double noise = 0.01) {
+  GuardEntry e;
+  e.case_name = name;
+  e.backend = backend;
+  e.op = "forward";
+  e.problem = "P";
+  e.median = median;
+  e.min = median * 0.9;
+  e.rel_noise = noise;
+  e.flops = 1e9;
+  e.peak_gflops = 100;
+  return e;
+}
+
+Baseline baseline_of(std::vector<GuardEntry> entries) {
+  Baseline b;
+  b.path = "base.json";
+  b.cpu_model = "cpu";
+  b.entries = std::move(entries);
+  return b;
+}
+
+TEST(BenchGuard, SlowerFailsFasterPassesWithinNoiseIsOk) {
+  const Baseline base = baseline_of({entry("a", "x", 1.0), entry("b", "x", 1.0), entry("c", "x", 1.0)});
+  GuardOptions opt;  // time guard, 1.10x, allowance 2 * (0.01 + 0.01) -> allowed 1.144
+  const auto r = bench::compare_runs({entry("a", "x", 1.30), entry("b", "x", 0.70), entry("c", "x", 1.12)}, base, opt);
+  ASSERT_EQ(r.rows.size(), 3u);
+  EXPECT_TRUE(r.regression);
+  EXPECT_EQ(r.rows[0].verdict, "REGRESSION");
+  EXPECT_NEAR(r.rows[0].ratio, 1.30, 1e-12);
+  EXPECT_NEAR(r.rows[0].allowed, 1.10 * 1.04, 1e-12);
+  EXPECT_EQ(r.rows[1].verdict, "faster");
+  EXPECT_EQ(r.rows[2].verdict, "ok");
+  // The same runs the other way round: the old run is the slow one now.
+  const auto back = bench::compare_runs({entry("a", "x", 1.0)}, baseline_of({entry("a", "x", 1.30)}), opt);
+  EXPECT_FALSE(back.regression);
+  EXPECT_EQ(back.rows[0].verdict, "faster");
+}
+
+TEST(BenchGuard, NoiseWidensTheAllowanceUpToACap) {
+  const Baseline base = baseline_of({entry("a", "x", 1.0, 0.05)});
+  GuardOptions opt;
+  // Allowance 2 * (0.05 + 0.05) = 0.2: 1.25x slower is within 1.10 * 1.2 = 1.32.
+  EXPECT_FALSE(bench::compare_runs({entry("a", "x", 1.25, 0.05)}, base, opt).regression);
+  // Enormous noise cannot excuse everything: capped at 1.10 * 1.5 = 1.65.
+  const auto r = bench::compare_runs({entry("a", "x", 1.7, 5.0)}, base, opt);
+  EXPECT_TRUE(r.regression);
+  EXPECT_NEAR(r.rows[0].allowed, 1.65, 1e-12);
+}
+
+TEST(BenchGuard, PeakYardstickCancelsMachineSpeed) {
+  GuardOptions opt;
+  opt.kinds = {GuardKind::peak};
+  // A machine twice as fast (peak 200) running the code in half the time: same efficiency.
+  GuardEntry fast = entry("a", "x", 0.5);
+  fast.peak_gflops = 200;
+  EXPECT_FALSE(bench::compare_runs({fast}, baseline_of({entry("a", "x", 1.0)}), opt).regression);
+  // Same fast machine, code 3x slower than it should be there: caught, although the wall time
+  // (1.5 s) is only 1.5x the old machine's.
+  fast.median = 1.5;
+  const auto r = bench::compare_runs({fast}, baseline_of({entry("a", "x", 1.0)}), opt);
+  EXPECT_TRUE(r.regression);
+  EXPECT_NEAR(r.rows[0].ratio, 3.0, 1e-12);
+  // The time guard alone would not compare machines fairly: it sees 1.5x.
+  opt.kinds = {GuardKind::time};
+  EXPECT_NEAR(bench::compare_runs({fast}, baseline_of({entry("a", "x", 1.0)}), opt).rows[0].ratio, 1.5, 1e-12);
+}
+
+TEST(BenchGuard, ReferenceYardstickAndMinStatistic) {
+  GuardOptions opt;
+  opt.kinds = {GuardKind::reference};
+  GuardEntry b = entry("a", "fast", 1.0);
+  b.reference_median = 100.0;
+  b.reference_min = 90.0;
+  GuardEntry n = entry("a", "fast", 3.0);  // 3x slower, reference 1.5x slower: relative 2x
+  n.reference_median = 150.0;
+  n.reference_min = 135.0;
+  auto r = bench::compare_runs({n}, baseline_of({b}), opt);
+  ASSERT_EQ(r.rows.size(), 1u);
+  EXPECT_NEAR(r.rows[0].ratio, 2.0, 1e-12);
+  EXPECT_TRUE(r.regression);
+  opt.stat = bench::GuardStat::min;
+  n.min = 1.2;  // its best sample is fine: 1.2/135 vs 0.9/90 -> ratio 0.889
+  r = bench::compare_runs({n}, baseline_of({b}), opt);
+  EXPECT_NEAR(r.rows[0].ratio, (1.2 / 135.0) / (0.9 / 90.0), 1e-12);
+  EXPECT_FALSE(r.regression);
+  // The reference backend is not guarded against itself; a missing yardstick is a note.
+  GuardEntry ref = entry("a", "reference", 1.0);
+  GuardEntry lone = entry("b", "fast", 1.0);
+  r = bench::compare_runs({ref, lone}, baseline_of({ref, lone}), opt);
+  EXPECT_TRUE(r.rows.empty());
+  ASSERT_EQ(r.notes.size(), 1u);
+  EXPECT_NE(r.notes[0].find("reference backend not timed in the same run"), std::string::npos);
+}
+
+TEST(BenchGuard, UnmatchedCasesAreNotesNotFailures) {
+  GuardEntry changed = entry("c", "x", 9.0);
+  changed.problem = "Q";
+  const auto r = bench::compare_runs({entry("new", "x", 9.0), changed}, baseline_of({entry("gone", "x", 1.0), entry("c", "x", 1.0)}),
+                                     GuardOptions{});
+  EXPECT_FALSE(r.regression);
+  EXPECT_TRUE(r.rows.empty());
+  ASSERT_EQ(r.notes.size(), 3u);
+  EXPECT_NE(r.notes[0].find("new / x / forward: not in the baseline"), std::string::npos);
+  EXPECT_NE(r.notes[1].find("problem changed (P -> Q)"), std::string::npos);
+  EXPECT_NE(r.notes[2].find("gone / x / forward: in the baseline but not timed"), std::string::npos);
+}
+
+bench::Options quick_options() {
+  bench::Options o;
+  o.quiet = true;
+  o.policy.warmup_time = 0;
+  o.policy.min_reps = 3;
+  o.policy.min_time = 0;
+  o.policy.max_time = 0.02;
+  return o;
+}
+
+config::ResolvedCase tiny_case(bool backward) {
+  config::CaseDef d{"tiny", "test", {}};
+  config::set_key(d.settings, "input_size", "6,5", "test");
+  config::set_key(d.settings, "window_size", "3", "test");
+  config::set_key(d.settings, "heads", "2", "test");
+  config::set_key(d.settings, "dim", "4", "test");
+  config::set_key(d.settings, "add_kv", "2", "test");
+  config::set_key(d.settings, "threads", "1", "test");
+  config::set_key(d.settings, "backward", backward ? "true" : "false", "test");
+  config::set_key(d.settings, "backend", "reference,twin", "test");
+  return config::resolve_case(d);
+}
+
+// A backend that delegates to the reference one, optionally corrupting one output element.
+class Twin final : public Backend {
+ public:
+  explicit Twin(bool corrupt) : ref_(make_backend("reference")), corrupt_(corrupt) {}
+  std::string name() const override { return "twin"; }
+  std::string description() const override { return "test double"; }
+  std::string why_unsupported(Op op, const Problem& p) const override {
+    return op == Op::backward && p.extra_kv > 5 ? "too many extra tokens" : "";
+  }
+  void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    ref_->forward(p, in, out, lse);
+    if (corrupt_) out.set(3, out.get(3) + 0.01f);
+  }
+  void backward(const Problem& p, const NAInputs& in, const Tensor& out, const Tensor& lse, const Tensor& d_out,
+                Gradients& g) override {
+    ref_->backward(p, in, out, lse, d_out, g);
+    if (corrupt_) g.additional_value.set(0, g.additional_value.get(0) * 1.5f + 0.1f);
+  }
+
+ private:
+  std::unique_ptr<Backend> ref_;
+  bool corrupt_;
+};
+
+bench::BackendFactory factory_with_twin(bool corrupt) {
+  return [corrupt](std::string_view name) -> std::unique_ptr<Backend> {
+    if (name == "twin") return std::make_unique<Twin>(corrupt);
+    return make_backend(name);
+  };
+}
+
+TEST(BenchRun, VerifiesTimesAndDerives) {
+  const bench::RunReport rep = bench::run_cases({tiny_case(true)}, quick_options(), factory_with_twin(false));
+  ASSERT_EQ(rep.results.size(), 4u);  // (reference, twin) x (forward, backward)
+  ASSERT_EQ(rep.peaks.size(), 1u);
+  for (const bench::CaseResult& r : rep.results) {
+    EXPECT_EQ(r.status, bench::Status::timed) << r.backend << " " << r.op << " " << r.detail;
+    EXPECT_EQ(r.verification.status, r.backend == "reference" ? "oracle" : "ok");
+    EXPECT_GT(r.time.median, 0);
+    EXPECT_NEAR(r.gflops, r.flops / r.time.median * 1e-9, 1e-9 * r.gflops);
+    EXPECT_GT(r.pct_peak, 0);
+    EXPECT_EQ(r.speedup_vs_reference.has_value(), r.backend == "twin");
+  }
+  // The JSON report reads back as a baseline with every timed result.
+  const Json j = bench::report_json(rep);
+  const Baseline b = bench::parse_baseline(Json::parse(j.dump(), "mem"), "mem");
+  EXPECT_EQ(b.entries.size(), 4u);
+  EXPECT_TRUE(b.entries[1].reference_median.has_value());
+}
+
+TEST(BenchRun, WrongBackendFailsVerificationAndIsNotTimed) {
+  const bench::RunReport rep = bench::run_cases({tiny_case(true)}, quick_options(), factory_with_twin(true));
+  ASSERT_EQ(rep.results.size(), 4u);
+  const bench::CaseResult& fwd = rep.results[1];
+  EXPECT_EQ(fwd.backend, "twin");
+  EXPECT_EQ(fwd.status, bench::Status::failed);
+  EXPECT_NE(fwd.detail.find("output: 1 of"), std::string::npos) << fwd.detail;
+  EXPECT_EQ(fwd.time.count, 0);
+  const bench::CaseResult& bwd = rep.results[3];
+  EXPECT_EQ(bwd.status, bench::Status::failed);
+  EXPECT_NE(bwd.detail.find("grad_additional_value"), std::string::npos) << bwd.detail;
+  // --no-verify times it anyway and says verification was skipped.
+  bench::Options o = quick_options();
+  o.verify = false;
+  const bench::RunReport unchecked = bench::run_cases({tiny_case(false)}, o, factory_with_twin(true));
+  EXPECT_EQ(unchecked.results[1].status, bench::Status::timed);
+  EXPECT_EQ(unchecked.results[1].verification.status, "skipped");
+}
+
+TEST(BenchRun, InjectedSlowdownMultipliesTheTimedWork) {
+  bench::Options o = quick_options();
+  o.policy.min_reps = 20;
+  o.policy.max_time = 0.5;
+  auto c = tiny_case(false);
+  c.backends = {"reference"};
+  const double base = bench::run_cases({c}, o).results[0].time.min;
+  o.inject_slowdown = 4;
+  const double slow = bench::run_cases({c}, o).results[0].time.min;
+  EXPECT_GT(slow / base, 2.5);
+}
+
+// A backend whose call k sleeps (k mod period) ms: the run must say its numbers are untrustworthy.
+class Jittery final : public Backend {
+ public:
+  explicit Jittery(int period) : period_(period) {}
+  std::string name() const override { return "twin"; }
+  std::string description() const override { return "test double"; }
+  std::string why_unsupported(Op, const Problem&) const override { return ""; }
+  void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    ref_->forward(p, in, out, lse);
+    std::this_thread::sleep_for(std::chrono::milliseconds(++calls_ % period_));
+  }
+  void backward(const Problem&, const NAInputs&, const Tensor&, const Tensor&, const Tensor&, Gradients&) override {}
+
+ private:
+  std::unique_ptr<Backend> ref_ = make_backend("reference");
+  int period_;
+  int calls_ = 0;
+};
+
+TEST(BenchRun, NoisyTimingsAreFlagged) {
+  bench::Options o = quick_options();
+  o.verify = false;
+  o.policy.min_reps = 10;
+  o.policy.max_time = 0.1;
+  auto c = tiny_case(false);
+  c.backends = {"twin"};
+  const auto warnings = [&](int period) {
+    const bench::RunReport rep = bench::run_cases(
+        {c}, o, [period](std::string_view) -> std::unique_ptr<Backend> { return std::make_unique<Jittery>(period); });
+    EXPECT_NE(bench::report_table(rep).find("%!"), std::string::npos);
+    std::string all;
+    for (const std::string& w : rep.results.at(0).warnings) all += w + "\n";
+    return all;
+  };
+  // 0, 1, 2, 3 ms: a wide spread.
+  EXPECT_NE(warnings(4).find("relative noise"), std::string::npos);
+  // 0, 1 ms: two modes; the MAD of a two-mode sample can be near zero, the min/median check is not.
+  EXPECT_NE(warnings(2).find("bimodal timings"), std::string::npos);
+}
+
+TEST(BenchReport, WritersCoverEveryResult) {
+  const bench::RunReport rep = bench::run_cases({tiny_case(false)}, quick_options(), factory_with_twin(true));
+  const std::string table = bench::report_table(rep);
+  EXPECT_NE(table.find("FAILED: verification: output"), std::string::npos) << table;
+  EXPECT_NE(table.find("oracle"), std::string::npos);
+  const std::string csv = bench::report_csv(rep);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);  // header + 2 rows
+  EXPECT_NE(csv.find("tiny,twin,forward,failed"), std::string::npos) << csv;
+  const std::string md = bench::report_markdown(rep);
+  EXPECT_NE(md.find("| case | problem | backend |"), std::string::npos) << md;
+  // Atomic write: a file in a missing directory is an error and leaves nothing behind.
+  EXPECT_THROW(bench::write_file_atomically("/nonexistent-dir/x.json", "{}"), Error);
+  testing::TempFile out(".json");
+  bench::write_file_atomically(out.path(), bench::report_json(rep).dump());
+  EXPECT_EQ(bench::read_baseline(out.path()).entries.size(), 1u);  // the failed twin is not a baseline entry
+}
+
+TEST(BenchBaseline, BadFilesAreClearErrors) {
+  const auto msg = [](const std::string& text) {
+    testing::TempFile f(".json", text);
+    try {
+      bench::read_baseline(f.path());
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(msg("{").find("line 1 column 2"), std::string::npos);
+  EXPECT_NE(msg("[]").find("expected a JSON object"), std::string::npos);
+  EXPECT_NE(msg(R"({"schema": "other/2"})").find("schema 'other/2' is not 'natten-bench/1'"), std::string::npos);
+  EXPECT_NE(msg(R"({"schema": "natten-bench/1", "machine": {"cpu_model": "x"}, "results": [{"status": "timed"}]})")
+                .find("results[0]: missing member 'case'"),
+            std::string::npos);
+  EXPECT_NE(msg(R"({"schema": "natten-bench/1", "machine": {"cpu_model": 3}})").find("machine.cpu_model: expected a string"),
+            std::string::npos);
+  EXPECT_THROW(bench::read_baseline("/nonexistent/base.json"), Error);
+}
+
+}  // namespace
+}  // namespace natten
