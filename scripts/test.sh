@@ -13,6 +13,19 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
+refs=../shared/natten-refs
+if [ -f "$refs/natten-refs-v1.h5" ]; then
+  echo "== natten-check: parity with upstream NATTEN, every available backend"
+  build/apps/natten-check/natten-check "$refs/natten-refs-v1.h5" -q --json build/natten-check.json
+  build/apps/natten-check/natten-check "$refs/natten-split-refs-v1.h5" -q --json build/natten-check-split.json
+else
+  echo "== natten-check: $refs/natten-refs-v1.h5 not found beside the checkout; parity run skipped"
+fi
+
+echo "== natten-bench CI guard (quick set against the committed, machine-independent baseline)"
+build/apps/natten-bench/natten-bench --config configs/ci-quick.ini --threads 1 --min-time 0.05 --max-time 0.15 -q \
+  --baseline configs/ci-baseline.json --guard peak,reference --guard-stat min --max-slowdown 2
+
 echo "== sanitizer build (ASan + UBSan) and tests"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNATTEN_SANITIZE=ON \
   -DNATTEN_BUILD_BENCHMARKS=OFF >/dev/null
