@@ -164,13 +164,40 @@ for r in d['results']:
   EXPECT_EQ(p.code, 0) << p.out;
 }
 
-TEST(CheckCli, SplitOpFileIsAClearUnsupportedOpError) {
+// Upstream NATTEN 0.14.6's split-op cases (na_qk with and without rpb, na_av; heads-first) pass on
+// every available backend; a backend without split ops would show "skip" (test_check_split.cpp).
+TEST(CheckCli, SharedSplitFilePassesOnEveryBackend) {
   const std::string path = testing::shared_ref_file("natten-split-refs-v1.h5");
   if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
-  const CommandResult r = run(path + " -q");
-  EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_TRUE(contains(r.out, "unsupported op 'na_qk'")) << r.out;
-  EXPECT_TRUE(contains(r.out, "unsupported op 'na_av'")) << r.out;
+  const std::string json = testing::temp_path("cli_split") + ".json";
+  const CommandResult r = run(path + " -q --json " + json);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "result: PASS (exit 0)")) << r.out;
+  const CommandResult l = run("--list " + path);
+  EXPECT_EQ(l.code, 0) << l.out;
+  EXPECT_TRUE(contains(l.out, "qk_rpb_2d      na_qk  rank=2 B=2 S=13x11 Hq=3 Hkv=3 D=16 k=5x5")) << l.out;
+  EXPECT_TRUE(contains(l.out, " rpb layout=heads_first forward+backward")) << l.out;
+  if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
+  const CommandResult p = python_json(json, R"(
+s = d['summary']
+assert s['exit_code'] == 0 and s['failed'] == 0 and s['errors'] == 0 and s['cases'] >= 10, s
+ops = set()
+for r in d['results']:
+    ops.add(r['op'])
+    assert r['status'] in ('pass', 'skip'), r
+    if r['status'] == 'skip':
+        assert r['message'], r
+        continue
+    names = {t['name'] for t in r['tensors']}
+    want = {'attention', 'grad_query', 'grad_key'} if r['op'] == 'na_qk' else {'output', 'grad_attention', 'grad_value'}
+    assert want <= names, (r['case'], names)
+    assert ('grad_rpb' in names) == r['case'].startswith('qk_rpb'), (r['case'], names)
+    for t in r['tensors']:
+        if not t['name'].startswith('grad_'):
+            assert t['max_abs_error'] <= 1e-5, (r['case'], t)
+assert ops == {'na_qk', 'na_av'}, ops
+)");
+  EXPECT_EQ(p.code, 0) << p.out;
 }
 
 TEST(CheckCli, DamagedFilesExitTwoWithOneLineErrors) {
