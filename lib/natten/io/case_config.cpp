@@ -140,7 +140,7 @@ void check_merge_shape(const CaseConfig& c) {
     elements *= static_cast<double>(p.spatial[a]);
   }
   if (elements * c.parts > static_cast<double>(kMaxElements))
-    fail("{}: case [{}]: {} parts of {} elements exceed the {} elements a case may hold", c.where, c.name, c.parts,
+    fail("{}: case [{}]: {} parts of {:.3g} elements exceed the {} elements a case may hold", c.where, c.name, c.parts,
          elements, kMaxElements);
 }
 

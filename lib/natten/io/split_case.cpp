@@ -22,6 +22,18 @@ auto in_case(const std::string& name, F&& f) {
   }
 }
 
+// Like expect_case_shape, but a wrong neighbor-slot count (the last axis) gets its own message: it is
+// the usual symptom of a kernel_size that does not match the data, or of a heads-first/last mix-up.
+void expect_attention_shape(const SplitCase& c, const char* dataset, const Tensor& t, const Problem& p) {
+  const Shape want = attention_shape(p);
+  if (t.dim() == static_cast<int>(want.size()) && t.size(-1) != want.back()) {
+    fail("case '{}': dataset '{}' has {} neighbor slots in its last axis, expected {} (prod(kernel_size) = {}{})",
+         c.name, dataset, t.size(-1), want.back(), window_slots(p),
+         p.extra_kv ? fmt::format(" + {} additional tokens", p.extra_kv) : std::string());
+  }
+  expect_case_shape(c.name, dataset, t, want);
+}
+
 void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
   const int rank = c.params.rank, nd = rank + 3;
   c.qk.query = r.tensor("query", c.dtype, nd, hf, rank, true);
@@ -30,10 +42,10 @@ void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
   if (r.has("additional_key")) c.qk.additional_key = r.tensor("additional_key", c.dtype, 4, hf, rank, true, false);
   const Problem p = in_case(c.name, [&] { return validate_qk(c.params, c.qk); });
   c.expected["attention"] = r.tensor("attention", DType::f32, nd, hf, rank, true, true, CaseReader::Values::finite_or_neg_inf);
-  expect_case_shape(c.name, "attention", c.expected["attention"], attention_shape(p));
+  expect_attention_shape(c, "attention", c.expected["attention"], p);
   if (!r.has("grad_attention")) return;
   c.grad_result = r.tensor("grad_attention", c.dtype, nd, hf, rank, true);
-  expect_case_shape(c.name, "grad_attention", c.grad_result, attention_shape(p));
+  expect_attention_shape(c, "grad_attention", c.grad_result, p);
   c.expected["grad_query"] = r.tensor("grad_query", DType::f32, nd, hf, rank, true);
   expect_case_shape(c.name, "grad_query", c.expected["grad_query"], p.query_shape());
   c.expected["grad_key"] = r.tensor("grad_key", DType::f32, nd, hf, rank, true);
@@ -61,7 +73,7 @@ void load_av(const CaseReader& r, bool hf, SplitCase& c) {
   c.grad_result = r.tensor("grad_output", c.dtype, nd, hf, rank, true);
   expect_case_shape(c.name, "grad_output", c.grad_result, p.output_shape());
   c.expected["grad_attention"] = r.tensor("grad_attention", DType::f32, nd, hf, rank, true);
-  expect_case_shape(c.name, "grad_attention", c.expected["grad_attention"], attention_shape(p));
+  expect_attention_shape(c, "grad_attention", c.expected["grad_attention"], p);
   c.expected["grad_value"] = r.tensor("grad_value", DType::f32, nd, hf, rank, true);
   expect_case_shape(c.name, "grad_value", c.expected["grad_value"], p.kv_shape(p.dim_v));
   if (p.extra_kv > 0) {
