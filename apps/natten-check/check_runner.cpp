@@ -98,7 +98,9 @@ RunReport run_backend_checks(const std::string& file, const RunOptions& opt) {
   report.file = file;
   report.backends = opt.backends;
   std::vector<std::unique_ptr<Backend>> backends;
-  for (const std::string& name : opt.backends) backends.push_back(make_backend(name));  // usage errors throw
+  for (const std::string& name : opt.backends) {  // usage errors throw
+    backends.push_back(opt.make_backend ? opt.make_backend(name) : make_backend(name));
+  }
 
   std::optional<OpenedFile> f = open_and_select(file, opt, report);
   if (!f) return report;

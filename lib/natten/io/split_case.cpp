@@ -12,13 +12,15 @@ bool is_split_case_op(std::string_view op) { return op == "na_qk" || op == "na_a
 
 namespace {
 
-// Runs `f`, prefixing any Error with the case name.
+// Runs the validation `f`, prefixing any Error with the case name. A case read as heads-first
+// says so: a heads-last file mislabelled (or the reverse) fails validation in confusing ways.
 template <typename F>
-auto in_case(const std::string& name, F&& f) {
+auto in_case(const SplitCase& c, F&& f) {
   try {
     return f();
   } catch (const Error& e) {
-    fail("case '{}': {}", name, e.what());
+    fail("case '{}': {}{}", c.name, e.what(),
+         c.layout == "heads_first" ? " (tensors read as heads-first: layout = heads_first)" : "");
   }
 }
 
@@ -40,7 +42,7 @@ void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
   c.qk.key = r.tensor("key", c.dtype, nd, hf, rank, true);
   if (r.has("rpb")) c.qk.rpb = r.tensor("rpb", c.dtype, rank + 1, hf, rank, false, false);
   if (r.has("additional_key")) c.qk.additional_key = r.tensor("additional_key", c.dtype, 4, hf, rank, true, false);
-  const Problem p = in_case(c.name, [&] { return validate_qk(c.params, c.qk); });
+  const Problem p = in_case(c, [&] { return validate_qk(c.params, c.qk); });
   c.expected["attention"] = r.tensor("attention", DType::f32, nd, hf, rank, true, true, CaseReader::Values::finite_or_neg_inf);
   expect_attention_shape(c, "attention", c.expected["attention"], p);
   if (!r.has("grad_attention")) return;
@@ -66,7 +68,7 @@ void load_av(const CaseReader& r, bool hf, SplitCase& c) {
   c.av.value = r.tensor("value", c.dtype, nd, hf, rank, true);
   if (r.has("additional_value"))
     c.av.additional_value = r.tensor("additional_value", c.dtype, 4, hf, rank, true, false);
-  const Problem p = in_case(c.name, [&] { return validate_av(c.params, c.av); });
+  const Problem p = in_case(c, [&] { return validate_av(c.params, c.av); });
   c.expected["output"] = r.tensor("output", DType::f32, nd, hf, rank, true);
   expect_case_shape(c.name, "output", c.expected["output"], p.output_shape());
   if (!r.has("grad_output")) return;
@@ -97,7 +99,7 @@ void load_merge(const h5::Group& g, const CaseReader& r, bool hf, SplitCase& c) 
     c.merge_outputs.push_back(out(fmt::format("output_{}", i), c.dtype));
     c.merge_lses.push_back(lse(fmt::format("logsumexp_{}", i)));
   }
-  const MergeProblem m = in_case(c.name, [&] { return validate_merge(c.merge_outputs, c.merge_lses); });
+  const MergeProblem m = in_case(c, [&] { return validate_merge(c.merge_outputs, c.merge_lses); });
   c.expected["output"] = out("output", DType::f32);
   expect_case_shape(c.name, "output", c.expected["output"], m.output_shape);
   c.expected["logsumexp"] = lse("logsumexp");
