@@ -6,7 +6,7 @@
     natten-check refs.h5        # our backends against upstream's numbers
 
     pip install "natten<0.20"   # 0.14-0.17: the split ops (heads-first API)
-    python3 scripts/make_reference.py --config configs/parity_split.ini --case 'qk*,av*' --output split.h5
+    python3 scripts/make_reference.py --config configs/parity_split.ini --skip-unsupported --output split.h5
 
 The case list is the project's INI format (lib/natten/io/case_config.hpp; the same keys and
 defaults natten-check --write reads): one section per case, [defaults] for all, keys rank,
@@ -28,7 +28,8 @@ Producers:
                           heads-first tensors ([B, H, *S, D]; additional KV [B, H, N, D]) and do
                           not scale; the script permutes to and from the file's heads-last layout.
                           Upstream's split ops have no stride or GQA and need odd kernel sizes;
-                          such cases are refused before anything runs.
+                          such cases are refused before anything runs (--skip-unsupported: left
+                          out with a note on stderr instead).
                           op = merge is this project's op: use natten-check --write.
   --producer-module PATH  a Python file defining produce(case, inputs) -> {name: array} and
                           PRODUCER (a string); used by the tests (a numpy brute force) so the
@@ -626,13 +627,28 @@ def write_case(f, case, producer, compress):
         g.create_dataset(name, data=np.asarray(results[name]).astype(kind(name)), **options)
 
 
+def producible(cases, producer, skip_unsupported):
+    """The cases the producer can make; refuses the rest (or, with skip_unsupported, drops them)."""
+    check_case = getattr(producer, "check_case", None)
+    if check_case is None:
+        return cases
+    kept = []
+    for case in cases:  # checked before anything runs
+        try:
+            check_case(case)
+            kept.append(case)
+        except ConfigError as e:
+            if not skip_unsupported:
+                raise
+            print(f"skipped: {e}", file=sys.stderr)
+    if not kept:
+        raise ConfigError("the producer can make none of the selected cases")
+    return kept
+
+
 def write_file(path, cases, producer, compress):
     import h5py
     import numpy as np
-    check_case = getattr(producer, "check_case", None)
-    if check_case is not None:
-        for case in cases:  # refuse what the producer cannot make before running anything
-            check_case(case)
     directory = os.path.dirname(os.path.abspath(path))
     temp = os.path.join(directory, f".{os.path.basename(path)}.tmp.{os.getpid()}")
     try:
@@ -661,6 +677,8 @@ def main(argv=None):
     parser.add_argument("--device", help="torch device for upstream NATTEN (default: cuda if available, else cpu)")
     parser.add_argument("--natten-backend", help="upstream backend, e.g. cutlass-fna, flex-fna (default: its choice)")
     parser.add_argument("--compress", action="store_true", help="gzip the datasets")
+    parser.add_argument("--skip-unsupported", action="store_true",
+                        help="leave out (with a note) the cases the installed upstream version cannot produce")
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -679,6 +697,7 @@ def main(argv=None):
                 raise ConfigError(f"--case {', '.join(globs)}: no case matches")
         producer = (load_module_producer(args.producer_module) if args.producer_module
                     else UpstreamProducer(args.device, args.natten_backend))
+        cases = producible(cases, producer, args.skip_unsupported)
         write_file(args.output, cases, producer, args.compress)
     except ConfigError as e:
         print(f"make_reference.py: error: {e}", file=sys.stderr)

@@ -34,26 +34,23 @@ rm -f "$split"
 # Debian's HDF5 1.10 reads superblock versions 0-3; libver=("earliest", "v110") keeps it there.
 "$py" -c "import sys; v = open(sys.argv[1], 'rb').read(9)[8]; sys.exit(0 if v <= 3 else 'superblock version %d' % v)" "$out"
 
+# A bad config (INI text $1) is exit 2 with the message $2 (a grep pattern) and leaves no file.
 bad="$work/make_reference_bad.ini"
-printf '[c]\ninput_size = 8\nk = 3\ncolour = red\n' > "$bad"
-rm -f "$work/never.h5"
-set +e
-msg=$("$py" "$src/scripts/make_reference.py" --config "$bad" --output "$work/never.h5" \
-  --producer-module "$src/tests/support/numpy_na_producer.py" 2>&1)
-rc=$?
-set -e
-[ "$rc" -eq 2 ] || { echo "bad config: expected exit 2, got $rc"; exit 1; }
-echo "$msg" | grep -q "make_reference_bad.ini:4: key 'colour': unknown key in section \[c\]" || { echo "unexpected: $msg"; exit 1; }
-[ ! -e "$work/never.h5" ] || { echo "a failed run left $work/never.h5"; exit 1; }
-
-# A key that does not apply to the case's op is an error in the case's own section.
-printf '[defaults]\nrpb = true\n[c]\nop = na_av\ninput_size = 8\nk = 3\n[d]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n' > "$bad"
-set +e
-msg=$("$py" "$src/scripts/make_reference.py" --config "$bad" --output "$work/never.h5" \
-  --producer-module "$src/tests/support/numpy_na_producer.py" 2>&1)
-rc=$?
-set -e
-[ "$rc" -eq 2 ] || { echo "rpb on na_av: expected exit 2, got $rc"; exit 1; }
-echo "$msg" | grep -q "make_reference_bad.ini:11: key 'rpb': does not apply to op na_av in section \[d\]" || { echo "unexpected: $msg"; exit 1; }
-[ ! -e "$work/never.h5" ] || { echo "a failed run left $work/never.h5"; exit 1; }
+expect_config_error() {
+  printf "$1" > "$bad"
+  rm -f "$work/never.h5"
+  set +e
+  msg=$("$py" "$src/scripts/make_reference.py" --config "$bad" --output "$work/never.h5" \
+    --producer-module "$src/tests/support/numpy_na_producer.py" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || { echo "bad config: expected exit 2, got $rc"; exit 1; }
+  echo "$msg" | grep -q "$2" || { echo "unexpected: $msg"; exit 1; }
+  [ ! -e "$work/never.h5" ] || { echo "a failed run left $work/never.h5"; exit 1; }
+}
+expect_config_error '[c]\ninput_size = 8\nk = 3\ncolour = red\n' \
+  "make_reference_bad.ini:4: key 'colour': unknown key in section \\[c\\]"
+# A key that does not apply to the case's op: an error in the case's own section, not in [defaults].
+expect_config_error '[defaults]\nrpb = true\n[c]\nop = na_av\ninput_size = 8\nk = 3\n[d]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n' \
+  "make_reference_bad.ini:11: key 'rpb': does not apply to op na_av in section \\[d\\]"
 echo "make_reference.py: ok"
