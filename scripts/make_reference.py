@@ -5,17 +5,32 @@
     python3 scripts/make_reference.py --config configs/parity.ini --output refs.h5
     natten-check refs.h5        # our backends against upstream's numbers
 
+    pip install "natten<0.20"   # 0.14-0.17: the split ops (heads-first API)
+    python3 scripts/make_reference.py --config configs/parity_split.ini --skip-unsupported --output split.h5
+
 The case list is the project's INI format (lib/natten/io/case_config.hpp; the same keys and
 defaults natten-check --write reads): one section per case, [defaults] for all, keys rank,
 input_size, batch, heads, heads_kv, dim, window_size (alias k), stride, dilation, causal, dtype,
-add_kv, backward, seed. Inputs are uniform in [-1, 1) from numpy's PCG64 seeded with the case's
-seed (default: FNV-1a of the case name), rounded to the case's dtype; the rounded values are what
-is stored and what the producer sees.
+add_kv, backward, seed, and op (na, na_qk, na_av, merge), rpb (na_qk), parts (merge). Inputs are
+uniform in [-1, 1) from numpy's PCG64 seeded with the case's seed (default: FNV-1a of the case
+name), rounded to the case's dtype; the rounded values are what is stored and what the producer
+sees (merge logsumexps: uniform in [-4, 4), float32).
 
 Producers:
-  default                 upstream NATTEN: natten.na{1,2,3}d(..., return_lse=True), backward via
-                          autograd; --device (default cuda if available) and --natten-backend
-                          pick where and how.
+  default                 upstream NATTEN, backward via autograd; --device (default cuda if
+                          available) and --natten-backend pick where and how.
+                          op = na: natten.na{1,2,3}d(..., return_lse=True) (0.20+, heads-last).
+                          op = na_qk / na_av: the split ops of 0.15-0.17
+                          (natten.functional.na{1,2,3}d_qk(q, k, kernel_size, dilation,
+                          additional_keys=, is_causal=, rpb=) and na{1,2,3}d_av(attn, v, ...)) or of
+                          0.14 (natten.functional.natten{1,2}dqkrpb / natten{1,2}dqk /
+                          natten{1,2}dav, integer kernel_size and dilation). These take
+                          heads-first tensors ([B, H, *S, D]; additional KV [B, H, N, D]) and do
+                          not scale; the script permutes to and from the file's heads-last layout.
+                          Upstream's split ops have no stride or GQA and need odd kernel sizes;
+                          such cases are refused before anything runs (--skip-unsupported: left
+                          out with a note on stderr instead).
+                          op = merge is this project's op: use natten-check --write.
   --producer-module PATH  a Python file defining produce(case, inputs) -> {name: array} and
                           PRODUCER (a string); used by the tests (a numpy brute force) so the
                           file-writing side is tested where upstream NATTEN is not installed.
@@ -31,8 +46,12 @@ import importlib.util
 import os
 import sys
 
-KEYS = ("rank", "input_size", "batch", "heads", "heads_kv", "dim", "window_size", "k", "stride",
-        "dilation", "causal", "dtype", "add_kv", "backward", "seed")
+KEYS = ("op", "rank", "input_size", "batch", "heads", "heads_kv", "dim", "window_size", "k", "stride",
+        "dilation", "causal", "dtype", "add_kv", "backward", "seed", "rpb", "parts")
+OPS = ("na", "na_qk", "na_av", "merge")
+# Keys only some ops take (canonical names); every other key applies to every op.
+WINDOW_KEYS = ("window_size", "stride", "dilation", "causal", "heads_kv", "add_kv")
+MAX_ELEMENTS = 1 << 33
 DTYPES = {"fp32": "float32", "float32": "float32", "fp16": "float16", "float16": "float16",
           "bf16": "bfloat16", "bfloat16": "bfloat16"}
 BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -111,7 +130,17 @@ def _per_axis(value, where, rank, parse):
     return [parse(items[0 if len(items) == 1 else a], where) for a in range(rank)]
 
 
-def _collect(path, section, into):
+def _applies(key, op):
+    if key == "rpb":
+        return op == "na_qk"
+    if key == "parts":
+        return op == "merge"
+    if key in WINDOW_KEYS:
+        return op != "merge"
+    return True
+
+
+def _collect(path, section, into, from_defaults):
     name, _, entries = section
     seen = {}
     for key, value, line in entries:
@@ -122,7 +151,7 @@ def _collect(path, section, into):
         if canonical in seen:
             raise ConfigError(f"{where}: section [{name}] already sets it as '{seen[canonical]}'")
         seen[canonical] = key
-        into[canonical] = (value, where)
+        into[canonical] = (value, where, from_defaults)
 
 
 def _build_case(path, section, keys):
@@ -131,6 +160,17 @@ def _build_case(path, section, keys):
     if not name or name in (".", "..") or any(not (c.isascii() and (c.isalnum() or c in "_-.")) for c in name):
         raise ConfigError(f"{where}: section name [{name}] must use only letters, digits, '_', '-' and '.' "
                           "(it names an HDF5 group)")
+
+    op = "na"
+    if "op" in keys:
+        op = keys["op"][0]
+        if op not in OPS:
+            raise ConfigError(f"{keys['op'][1]}: unknown op '{op}' (expected na, na_qk, na_av or merge)")
+    # A key the op has no use for: an error when the case sets it, ignored when [defaults] does.
+    for key in sorted(keys):
+        if not _applies(key, op) and not keys[key][2]:
+            raise ConfigError(f"{keys[key][1]}: does not apply to op {op} in section [{name}]")
+    keys = {key: value[:2] for key, value in keys.items() if _applies(key, op)}
 
     def need(key, message=None):
         if key not in keys:
@@ -147,13 +187,12 @@ def _build_case(path, section, keys):
         if declared != rank:
             raise ConfigError(f"{keys['rank'][1]}: rank {declared} disagrees with input_size '{size_text}' "
                               f"({rank} extents)")
-    k_text, k_where = need("window_size", f"{where}: case [{name}] has no 'window_size' (or 'k')")
     case = {
         "name": name,
         "where": where,
+        "op": op,
         "rank": rank,
         "input_size": [_uint(s, size_where) for s in sizes],
-        "kernel_size": _per_axis(k_text, k_where, rank, _uint),
         "stride": [1] * rank,
         "dilation": [1] * rank,
         "is_causal": [False] * rank,
@@ -164,16 +203,12 @@ def _build_case(path, section, keys):
         "dtype": "float32",
         "backward": False,
         "seed": fnv1a(name),
+        "rpb": False,
+        "parts": 2,
     }
-    for key, parse in (("stride", _uint), ("dilation", _uint)):
-        if key in keys:
-            case[key] = _per_axis(keys[key][0], keys[key][1], rank, parse)
-    if "causal" in keys:
-        case["is_causal"] = _per_axis(keys["causal"][0], keys["causal"][1], rank, _bool)
-    for key in ("batch", "heads", "dim", "add_kv"):
+    for key in ("batch", "heads", "dim"):
         if key in keys:
             case[key] = _uint(*keys[key])
-    case["heads_kv"] = _uint(*keys["heads_kv"]) if "heads_kv" in keys else case["heads"]
     if "dtype" in keys:
         text, w = keys["dtype"]
         if text not in DTYPES:
@@ -183,6 +218,20 @@ def _build_case(path, section, keys):
         case["backward"] = _bool(*keys["backward"])
     if "seed" in keys:
         case["seed"] = _uint(keys["seed"][0], keys["seed"][1], (1 << 64) - 1)
+    if op == "merge":
+        return _check_merge(case, keys)
+    if "rpb" in keys:
+        case["rpb"] = _bool(*keys["rpb"])
+    k_text, k_where = need("window_size", f"{where}: case [{name}] has no 'window_size' (or 'k')")
+    case["kernel_size"] = _per_axis(k_text, k_where, rank, _uint)
+    for key, parse in (("stride", _uint), ("dilation", _uint)):
+        if key in keys:
+            case[key] = _per_axis(keys[key][0], keys[key][1], rank, parse)
+    if "causal" in keys:
+        case["is_causal"] = _per_axis(keys["causal"][0], keys["causal"][1], rank, _bool)
+    if "add_kv" in keys:
+        case["add_kv"] = _uint(*keys["add_kv"])
+    case["heads_kv"] = _uint(*keys["heads_kv"]) if "heads_kv" in keys else case["heads"]
     for what in ("batch", "heads", "heads_kv", "dim"):
         if case[what] < 1:
             raise ConfigError(f"{where}: case [{name}]: {what} is {case[what]}: must be >= 1")
@@ -198,6 +247,29 @@ def _build_case(path, section, keys):
     return case
 
 
+def _check_merge(case, keys):
+    """A merge case is no NA problem: every extent at least 1, parts 2..1024, a bounded size."""
+    where, name = case["where"], case["name"]
+    if "parts" in keys:
+        parts = _uint(*keys["parts"])
+        if not 2 <= parts <= 1024:
+            raise ConfigError(f"{keys['parts'][1]}: {parts} parts: expected 2..1024")
+        case["parts"] = parts
+    for what in ("batch", "heads", "dim"):
+        if case[what] < 1:
+            raise ConfigError(f"{where}: case [{name}]: {what} is {case[what]}: must be >= 1")
+    elements = case["batch"] * case["heads"] * case["dim"]
+    for a, n in enumerate(case["input_size"]):
+        if n < 1:
+            raise ConfigError(f"{where}: case [{name}]: input_size[{a}] is {n}: must be >= 1")
+        elements *= n
+    if elements * case["parts"] > MAX_ELEMENTS:
+        raise ConfigError(f"{where}: case [{name}]: {case['parts']} parts of {elements:.3g} elements exceed the "
+                          f"{MAX_ELEMENTS} elements a case may hold")
+    case["heads_kv"] = case["heads"]
+    return case
+
+
 def read_cases(path):
     try:
         with open(path, encoding="utf-8") as f:
@@ -208,13 +280,13 @@ def read_cases(path):
     defaults = {}
     for s in sections:
         if s[0] == "defaults":
-            _collect(path, s, defaults)
+            _collect(path, s, defaults, True)
     cases = []
     for s in sections:
         if s[0] == "defaults":
             continue
         keys = dict(defaults)
-        _collect(path, s, keys)
+        _collect(path, s, keys, False)
         cases.append(_build_case(path, s, keys))
     if not cases:
         raise ConfigError(f"{path}: no cases (every section but [defaults] is a case)")
@@ -237,15 +309,51 @@ def round_to_dtype(x, dtype):
     return x
 
 
+def window_slots(case):
+    slots = 1
+    for k in case["kernel_size"]:
+        slots *= k
+    return slots
+
+
 def make_inputs(case):
+    """The case's inputs by dataset name, heads-last, drawn in a fixed order per op."""
     import numpy as np
     rng = np.random.Generator(np.random.PCG64(case["seed"]))
-    b, s, hq, hkv, d, n = (case["batch"], case["input_size"], case["heads"], case["heads_kv"], case["dim"],
-                           case["add_kv"])
+    b, s, hq, hkv, d = case["batch"], case["input_size"], case["heads"], case["heads_kv"], case["dim"]
+    n, op = case.get("add_kv", 0), case["op"]
 
     def draw(shape):
         return round_to_dtype(rng.uniform(-1.0, 1.0, size=shape).astype(np.float32), case["dtype"])
 
+    inputs = {}
+    if op == "merge":
+        for i in range(case["parts"]):
+            inputs[f"output_{i}"] = draw([b, *s, hq, d])
+            inputs[f"logsumexp_{i}"] = (4.0 * rng.uniform(-1.0, 1.0, size=[b, *s, hq])).astype(np.float32)
+        if case["backward"]:
+            inputs["grad_output"] = draw([b, *s, hq, d])
+            inputs["grad_logsumexp"] = rng.uniform(-1.0, 1.0, size=[b, *s, hq]).astype(np.float32)
+        return inputs
+    attention = [b, *s, hq, window_slots(case) + n]
+    if op == "na_qk":
+        inputs["query"] = draw([b, *s, hq, d])
+        inputs["key"] = draw([b, *s, hkv, d])
+        if case["rpb"]:
+            inputs["rpb"] = draw([hq] + [2 * k - 1 for k in case["kernel_size"]])
+        if n > 0:
+            inputs["additional_key"] = draw([b, n, hkv, d])
+        if case["backward"]:
+            inputs["grad_attention"] = draw(attention)
+        return inputs
+    if op == "na_av":
+        inputs["attention"] = draw(attention)
+        inputs["value"] = draw([b, *s, hkv, d])
+        if n > 0:
+            inputs["additional_value"] = draw([b, n, hkv, d])
+        if case["backward"]:
+            inputs["grad_output"] = draw([b, *s, hq, d])
+        return inputs
     inputs = {"query": draw([b, *s, hq, d]), "key": draw([b, *s, hkv, d]), "value": draw([b, *s, hkv, d])}
     if n > 0:
         inputs["additional_key"] = draw([b, n, hkv, d])
@@ -255,24 +363,53 @@ def make_inputs(case):
     return inputs
 
 
+def expected_names(case, inputs):
+    """The datasets a producer must return for the case (apps/natten-check/FORMAT.md)."""
+    op, backward = case["op"], case["backward"]
+    if op == "merge":
+        names = ["output", "logsumexp"]
+        if backward:
+            for i in range(case["parts"]):
+                names += [f"grad_output_{i}", f"grad_logsumexp_{i}"]
+        return names
+    if op == "na_qk":
+        names = ["attention"]
+        if backward:
+            names += ["grad_query", "grad_key"] + ["grad_" + n for n in ("rpb", "additional_key") if n in inputs]
+        return names
+    if op == "na_av":
+        names = ["output"]
+        if backward:
+            names += ["grad_attention", "grad_value"] + (["grad_additional_value"] if "additional_value" in inputs else [])
+        return names
+    names = ["output", "logsumexp"]
+    if backward:
+        names += ["grad_query", "grad_key", "grad_value"]
+        if case["add_kv"]:
+            names += ["grad_additional_key", "grad_additional_value"]
+    return names
+
+
 # ---------------------------------------------------------------------------------------------
 # Producers
 
 class UpstreamProducer:
-    """Upstream NATTEN (>= 0.20, heads-last API)."""
+    """Upstream NATTEN: the fused op of >= 0.20 (heads-last), the split ops of 0.14-0.17 (heads-first)."""
 
     def __init__(self, device, natten_backend):
         try:
             import natten
+            import natten.functional
             import torch
         except ImportError as e:
             raise ConfigError(f"upstream NATTEN is not importable ({e}); pip install natten, or pass "
                               "--producer-module")
         self.natten, self.torch = natten, torch
+        self.functional = natten.functional
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.natten_backend = natten_backend
-        version = getattr(natten, "__version__", "unknown")
-        self.PRODUCER = f"natten {version}"
+        self.version = getattr(natten, "__version__", "unknown")
+        self.PRODUCER = f"natten {self.version}"
         self.attributes = {"torch_version": torch.__version__, "device": self._device_name()}
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -285,10 +422,67 @@ class UpstreamProducer:
     def backend_name(self):
         return self.natten_backend or "natten default"
 
-    def produce(self, case, inputs):
+    def _tensors(self, case, inputs):
         torch = self.torch
         dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[case["dtype"]]
-        t = {name: torch.from_numpy(array).to(self.device, dtype) for name, array in inputs.items()}
+        # logsumexps and their gradients stay float32, like every producer's.
+        return {name: torch.from_numpy(array).to(self.device, torch.float32 if "logsumexp" in name else dtype)
+                for name, array in inputs.items()}
+
+    def check_case(self, case):
+        """Refuses, before anything runs, a case this upstream version cannot produce."""
+        op, name = case["op"], case["name"]
+        if op == "merge":
+            raise ConfigError(f"case [{name}]: op merge is this project's op, not upstream's; "
+                              "write it with natten-check --write")
+        split_api = self._split_api()
+        if op == "na":
+            if not hasattr(self.natten, "na1d"):
+                raise ConfigError(f"case [{name}]: natten {self.version} has no natten.na1d/na2d/na3d "
+                                  "(the heads-last fused API of 0.20+)")
+            return
+        if split_api is None:
+            raise ConfigError(f"case [{name}]: natten {self.version} has no split ops (na{{1,2,3}}d_qk/av were "
+                              "removed in 0.20); install natten 0.14-0.17 for op " + op)
+        problems = []
+        if any(s != 1 for s in case["stride"]):
+            problems.append("stride (upstream's split ops have none)")
+        if case["heads_kv"] != case["heads"]:
+            problems.append("heads_kv != heads (no GQA/MQA in upstream's split ops)")
+        if any(k % 2 == 0 for k in case["kernel_size"]):
+            problems.append("even kernel_size (0.14-0.17 take odd sizes only)")
+        if split_api == "0.14":
+            if case["rank"] == 3:
+                problems.append("rank 3 (0.14's split ops are 1D and 2D)")
+            if any(case["is_causal"]) or case["add_kv"]:
+                problems.append("causal or additional KV (0.15+)")
+            if len(set(case["kernel_size"])) > 1 or len(set(case["dilation"])) > 1:
+                problems.append("per-axis kernel_size or dilation (0.14 takes one integer each)")
+        if problems:
+            raise ConfigError(f"case [{name}]: natten {self.version} cannot produce it: " + "; ".join(problems))
+
+    def _split_api(self):
+        if hasattr(self.functional, "na1d_qk"):
+            return "0.15"
+        if hasattr(self.functional, "natten1dav"):
+            return "0.14"
+        return None
+
+    def produce(self, case, inputs):
+        self.check_case(case)
+        try:
+            if case["op"] == "na":
+                result = self._produce_fused(case, inputs)
+            else:
+                result = self._produce_split(case, inputs)
+        except ConfigError:
+            raise
+        except Exception as e:  # upstream's own refusal (e.g. an unsupported combination) ends the run cleanly
+            raise ConfigError(f"case [{case['name']}]: upstream NATTEN failed: {type(e).__name__}: {e}")
+        return {name: x.detach().float().cpu().numpy() for name, x in result.items()}
+
+    def _produce_fused(self, case, inputs):
+        t = self._tensors(case, inputs)
         leaves = [n for n in ("query", "key", "value", "additional_key", "additional_value") if n in t]
         for n in leaves:
             t[n].requires_grad_(case["backward"])
@@ -306,7 +500,76 @@ class UpstreamProducer:
             output.backward(t["grad_output"])
             for n in leaves:
                 result["grad_" + n] = t[n].grad
-        return {name: x.detach().float().cpu().numpy() for name, x in result.items()}
+        return result
+
+    def _produce_split(self, case, inputs):
+        """0.14-0.17 split ops on heads-first copies of the (heads-last) inputs; results back to heads-last."""
+        rank = case["rank"]
+        # [B, *S, H, X] <-> [B, H, *S, X]; additional KV [B, N, H, D] <-> upstream's [B, H, N, D].
+        to_first = (0, rank + 1) + tuple(range(1, rank + 1)) + (rank + 2,)
+        to_last = (0,) + tuple(range(2, rank + 2)) + (1, rank + 2)
+        t = self._tensors(case, inputs)
+        hf = {}
+        for name, x in t.items():
+            if name == "rpb":
+                hf[name] = x.clone()
+            elif "additional" in name:
+                hf[name] = x.transpose(1, 2).contiguous()
+            else:
+                hf[name] = x.permute(*to_first).contiguous()
+        leaves = [n for n in ("query", "key", "rpb", "additional_key", "attention", "value", "additional_value")
+                  if n in hf and not n.startswith("grad_")]
+        for n in leaves:
+            hf[n].requires_grad_(case["backward"])
+        if case["op"] == "na_qk":
+            out_name, grad_name = "attention", "grad_attention"
+            result = self._qk(case, hf)
+        else:
+            out_name, grad_name = "output", "grad_output"
+            result = self._av(case, hf)
+        results = {out_name: result}
+        if case["backward"]:
+            result.backward(hf[grad_name])
+            for n in leaves:
+                results["grad_" + n] = hf[n].grad
+        back = {}
+        for name, x in results.items():
+            if name in ("rpb", "grad_rpb"):
+                back[name] = x
+            elif "additional" in name:
+                back[name] = x.transpose(1, 2)
+            else:
+                back[name] = x.permute(*to_last)
+        return back
+
+    def _qk(self, case, hf):
+        F, rank = self.functional, case["rank"]
+        k, d = tuple(case["kernel_size"]), tuple(case["dilation"])
+        if self._split_api() == "0.15":
+            kwargs = {"rpb": hf.get("rpb")}
+            if "additional_key" in hf:
+                kwargs["additional_keys"] = hf["additional_key"]
+            if any(case["is_causal"]):
+                kwargs["is_causal"] = tuple(bool(c) for c in case["is_causal"])
+            return getattr(F, f"na{rank}d_qk")(hf["query"], hf["key"], kernel_size=k, dilation=d, **kwargs)
+        # 0.14: natten{1,2}dqkrpb(query, key, rpb, kernel_size, dilation); rpb-less calls go through
+        # natten{1,2}dqk where the version has it, else qkrpb with rpb=None.
+        rpb_less = getattr(F, f"natten{rank}dqk", None)
+        if "rpb" in hf or rpb_less is None:
+            return getattr(F, f"natten{rank}dqkrpb")(hf["query"], hf["key"], hf.get("rpb"), k[0], d[0])
+        return rpb_less(hf["query"], hf["key"], k[0], d[0])
+
+    def _av(self, case, hf):
+        F, rank = self.functional, case["rank"]
+        k, d = tuple(case["kernel_size"]), tuple(case["dilation"])
+        if self._split_api() == "0.15":
+            kwargs = {}
+            if "additional_value" in hf:
+                kwargs["additional_values"] = hf["additional_value"]
+            if any(case["is_causal"]):
+                kwargs["is_causal"] = tuple(bool(c) for c in case["is_causal"])
+            return getattr(F, f"na{rank}d_av")(hf["attention"], hf["value"], kernel_size=k, dilation=d, **kwargs)
+        return getattr(F, f"natten{rank}dav")(hf["attention"], hf["value"], k[0], d[0])
 
 
 def load_module_producer(path):
@@ -328,6 +591,61 @@ def load_module_producer(path):
 # ---------------------------------------------------------------------------------------------
 # Writing (schema: apps/natten-check/FORMAT.md)
 
+def write_case(f, case, producer, compress):
+    import numpy as np
+    inputs = make_inputs(case)
+    results = producer.produce(case, inputs)
+    expected = expected_names(case, inputs)
+    missing = [n for n in expected if n not in results]
+    if missing:
+        raise ConfigError(f"case [{case['name']}]: the producer returned no {', '.join(missing)}")
+    g = f.create_group(case["name"])
+    g.attrs["op"] = case["op"]
+    if case["op"] == "merge":
+        g.attrs["parts"] = np.int64(case["parts"])
+    else:
+        g.attrs["rank"] = np.int64(case["rank"])
+        g.attrs["kernel_size"] = np.asarray(case["kernel_size"], dtype=np.int64)
+        g.attrs["stride"] = np.asarray(case["stride"], dtype=np.int64)
+        g.attrs["dilation"] = np.asarray(case["dilation"], dtype=np.int64)
+        g.attrs["is_causal"] = np.asarray(case["is_causal"], dtype=np.int8)
+        # The split ops do not scale.
+        g.attrs["scale"] = np.float64(case["dim"] ** -0.5 if case["op"] == "na" else 1.0)
+    g.attrs["dtype"] = case["dtype"]
+    g.attrs["layout"] = "heads_last"
+    g.attrs["backend"] = producer.backend_name()
+    storage = np.float16 if case["dtype"] == "float16" else np.float32
+    options = {"compression": "gzip", "shuffle": True} if compress else {}
+
+    def kind(name):
+        # bf16 values are exact in float32; logsumexps (and their gradients) are always float32.
+        return np.float32 if "logsumexp" in name else storage
+
+    for name, array in inputs.items():
+        g.create_dataset(name, data=np.asarray(array).astype(kind(name)), **options)
+    for name in expected:
+        g.create_dataset(name, data=np.asarray(results[name]).astype(kind(name)), **options)
+
+
+def producible(cases, producer, skip_unsupported):
+    """The cases the producer can make; refuses the rest (or, with skip_unsupported, drops them)."""
+    check_case = getattr(producer, "check_case", None)
+    if check_case is None:
+        return cases
+    kept = []
+    for case in cases:  # checked before anything runs
+        try:
+            check_case(case)
+            kept.append(case)
+        except ConfigError as e:
+            if not skip_unsupported:
+                raise
+            print(f"skipped: {e}", file=sys.stderr)
+    if not kept:
+        raise ConfigError("the producer can make none of the selected cases")
+    return kept
+
+
 def write_file(path, cases, producer, compress):
     import h5py
     import numpy as np
@@ -341,35 +659,7 @@ def write_file(path, cases, producer, compress):
                 f.attrs[key] = value
             for case in cases:
                 print(f"{case['name']}: producing", file=sys.stderr, flush=True)
-                inputs = make_inputs(case)
-                results = producer.produce(case, inputs)
-                expected = ["output", "logsumexp"]
-                if case["backward"]:
-                    expected += ["grad_query", "grad_key", "grad_value"]
-                    if case["add_kv"]:
-                        expected += ["grad_additional_key", "grad_additional_value"]
-                missing = [n for n in expected if n not in results]
-                if missing:
-                    raise ConfigError(f"case [{case['name']}]: the producer returned no {', '.join(missing)}")
-                g = f.create_group(case["name"])
-                g.attrs["op"] = "na"
-                g.attrs["rank"] = np.int64(case["rank"])
-                g.attrs["kernel_size"] = np.asarray(case["kernel_size"], dtype=np.int64)
-                g.attrs["stride"] = np.asarray(case["stride"], dtype=np.int64)
-                g.attrs["dilation"] = np.asarray(case["dilation"], dtype=np.int64)
-                g.attrs["is_causal"] = np.asarray(case["is_causal"], dtype=np.int8)
-                g.attrs["scale"] = np.float64(case["dim"] ** -0.5)
-                g.attrs["dtype"] = case["dtype"]
-                g.attrs["layout"] = "heads_last"
-                g.attrs["backend"] = producer.backend_name()
-                storage = np.float16 if case["dtype"] == "float16" else np.float32
-                options = {"compression": "gzip", "shuffle": True} if compress else {}
-                for name, array in inputs.items():
-                    g.create_dataset(name, data=np.asarray(array).astype(storage), **options)
-                for name in expected:
-                    # bf16 results are exact in float32; logsumexp is always float32.
-                    kind = np.float32 if name == "logsumexp" else storage
-                    g.create_dataset(name, data=np.asarray(results[name]).astype(kind), **options)
+                write_case(f, case, producer, compress)
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):
@@ -387,6 +677,8 @@ def main(argv=None):
     parser.add_argument("--device", help="torch device for upstream NATTEN (default: cuda if available, else cpu)")
     parser.add_argument("--natten-backend", help="upstream backend, e.g. cutlass-fna, flex-fna (default: its choice)")
     parser.add_argument("--compress", action="store_true", help="gzip the datasets")
+    parser.add_argument("--skip-unsupported", action="store_true",
+                        help="leave out (with a note) the cases the installed upstream version cannot produce")
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
@@ -405,6 +697,7 @@ def main(argv=None):
                 raise ConfigError(f"--case {', '.join(globs)}: no case matches")
         producer = (load_module_producer(args.producer_module) if args.producer_module
                     else UpstreamProducer(args.device, args.natten_backend))
+        cases = producible(cases, producer, args.skip_unsupported)
         write_file(args.output, cases, producer, args.compress)
     except ConfigError as e:
         print(f"make_reference.py: error: {e}", file=sys.stderr)

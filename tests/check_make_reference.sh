@@ -1,8 +1,9 @@
 #!/bin/sh
 # scripts/make_reference.py's HDF5 side, end to end: it writes a natten-ref v1 file from the
 # numpy stand-in producer (tests/support/numpy_na_producer.py, used where upstream NATTEN is not
-# installed) and natten-check must pass every case of it against our reference backend. Also: a bad
-# config is exit 2 with file:line and leaves no file. Skips (77) when h5py/numpy are missing.
+# installed) and natten-check must pass every case of it against our reference backend, for the
+# fused op (configs/parity.ini) and for the split ops and merge (configs/parity_split.ini). Also: a
+# bad config is exit 2 with file:line and leaves no file. Skips (77) when h5py/numpy are missing.
 # usage: check_make_reference.sh NATTEN_CHECK SOURCE_DIR WORK_DIR
 set -eu
 check=$1 src=$2 work=$3
@@ -20,18 +21,36 @@ rm -f "$out"
   --case 'na1d*,na2d_gqa,na2d_mqa_add_kv,na2d_fp16,na2d_bf16,na2d_strided_causal,na2d_causal_mixed,na3d_mixed'
 "$check" "$out" --backend reference -q >/dev/null
 "$check" --list "$out" | grep -q '^12 cases, 0 unreadable$'
+# Split ops and merge (op = na_qk with and without rpb, na_av, merge; causal, stride, GQA,
+# additional KV, 3D, fp16/bf16): the stand-in's independent brute force must agree with our
+# reference backend on every case of configs/parity_split.ini, in the schema natten-check reads.
+split="$work/make_reference_split.h5"
+rm -f "$split"
+"$py" "$src/scripts/make_reference.py" --config "$src/configs/parity_split.ini" --output "$split" \
+  --producer-module "$src/tests/support/numpy_na_producer.py" 2>/dev/null
+"$check" "$split" --backend reference -q >/dev/null
+"$check" --list "$split" | grep -q '^16 cases, 0 unreadable$'
+"$check" --list "$split" | grep -q '^qk2d_causal_gqa_add_kv  na_qk  .* rpb layout=heads_last forward+backward$'
 # Debian's HDF5 1.10 reads superblock versions 0-3; libver=("earliest", "v110") keeps it there.
 "$py" -c "import sys; v = open(sys.argv[1], 'rb').read(9)[8]; sys.exit(0 if v <= 3 else 'superblock version %d' % v)" "$out"
 
+# A bad config (INI text $1) is exit 2 with the message $2 (a grep pattern) and leaves no file.
 bad="$work/make_reference_bad.ini"
-printf '[c]\ninput_size = 8\nk = 3\ncolour = red\n' > "$bad"
-rm -f "$work/never.h5"
-set +e
-msg=$("$py" "$src/scripts/make_reference.py" --config "$bad" --output "$work/never.h5" \
-  --producer-module "$src/tests/support/numpy_na_producer.py" 2>&1)
-rc=$?
-set -e
-[ "$rc" -eq 2 ] || { echo "bad config: expected exit 2, got $rc"; exit 1; }
-echo "$msg" | grep -q "make_reference_bad.ini:4: key 'colour': unknown key in section \[c\]" || { echo "unexpected: $msg"; exit 1; }
-[ ! -e "$work/never.h5" ] || { echo "a failed run left $work/never.h5"; exit 1; }
+expect_config_error() {
+  printf "$1" > "$bad"
+  rm -f "$work/never.h5"
+  set +e
+  msg=$("$py" "$src/scripts/make_reference.py" --config "$bad" --output "$work/never.h5" \
+    --producer-module "$src/tests/support/numpy_na_producer.py" 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || { echo "bad config: expected exit 2, got $rc"; exit 1; }
+  echo "$msg" | grep -q "$2" || { echo "unexpected: $msg"; exit 1; }
+  [ ! -e "$work/never.h5" ] || { echo "a failed run left $work/never.h5"; exit 1; }
+}
+expect_config_error '[c]\ninput_size = 8\nk = 3\ncolour = red\n' \
+  "make_reference_bad.ini:4: key 'colour': unknown key in section \\[c\\]"
+# A key that does not apply to the case's op: an error in the case's own section, not in [defaults].
+expect_config_error '[defaults]\nrpb = true\n[c]\nop = na_av\ninput_size = 8\nk = 3\n[d]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n' \
+  "make_reference_bad.ini:11: key 'rpb': does not apply to op na_av in section \\[d\\]"
 echo "make_reference.py: ok"

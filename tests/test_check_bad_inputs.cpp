@@ -92,7 +92,7 @@ TEST(CheckBadInputs, EachBadCaseIsAClearErrorAndTheRunGoesOn) {
       {"mismatched_key", [](RefCase& c) { c.inputs.key = Tensor::zeros({1, 9, 2, 4}, DType::f32); }, nullptr, nullptr,
        "case 'mismatched_key': spatial size along axis 0: query 10, key 9, value 10 differ"},
       {"unknown_op", nullptr, [](const h5::Group& g) { g.write_attribute("op", std::string("na_fancy")); }, nullptr,
-       "case 'unknown_op': unsupported op 'na_fancy' (this natten-check knows: na)"},
+       "case 'unknown_op': unsupported op 'na_fancy' (this natten-check knows: na, na_qk, na_av, merge)"},
       {"op_not_a_string", nullptr, [](const h5::Group& g) { g.write_attribute("op", std::int64_t{3}); }, nullptr,
        "attribute /op_not_a_string/op: expected a string, found integer"},
       {"kernel_as_string", nullptr, [](const h5::Group& g) { g.write_attribute("kernel_size", std::string("3")); },

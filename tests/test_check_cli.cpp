@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "natten/io/case_reader.hpp"
 #include "natten/io/h5.hpp"
 #include "support/random_problem.hpp"
 #include "support/ref_fixtures.hpp"
@@ -164,13 +165,100 @@ for r in d['results']:
   EXPECT_EQ(p.code, 0) << p.out;
 }
 
-TEST(CheckCli, SplitOpFileIsAClearUnsupportedOpError) {
+// Upstream NATTEN 0.14.6's split-op cases (na_qk with and without rpb, na_av; heads-first) pass on
+// every available backend; a backend without split ops would show "skip" (test_check_split.cpp).
+TEST(CheckCli, SharedSplitFilePassesOnEveryBackend) {
   const std::string path = testing::shared_ref_file("natten-split-refs-v1.h5");
   if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
-  const CommandResult r = run(path + " -q");
-  EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_TRUE(contains(r.out, "unsupported op 'na_qk'")) << r.out;
-  EXPECT_TRUE(contains(r.out, "unsupported op 'na_av'")) << r.out;
+  const std::string json = testing::temp_path("cli_split") + ".json";
+  const CommandResult r = run(path + " -q --json " + json);
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "result: PASS (exit 0)")) << r.out;
+  const CommandResult l = run("--list " + path);
+  EXPECT_EQ(l.code, 0) << l.out;
+  EXPECT_TRUE(contains(l.out, "qk_rpb_2d      na_qk  rank=2 B=2 S=13x11 Hq=3 Hkv=3 D=16 k=5x5")) << l.out;
+  EXPECT_TRUE(contains(l.out, " rpb layout=heads_first forward+backward")) << l.out;
+  if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
+  const CommandResult p = python_json(json, R"(
+s = d['summary']
+assert s['exit_code'] == 0 and s['failed'] == 0 and s['errors'] == 0 and s['cases'] >= 10, s
+ops = set()
+for r in d['results']:
+    ops.add(r['op'])
+    assert r['status'] in ('pass', 'skip'), r
+    if r['status'] == 'skip':
+        assert r['message'], r
+        continue
+    names = {t['name'] for t in r['tensors']}
+    want = {'attention', 'grad_query', 'grad_key'} if r['op'] == 'na_qk' else {'output', 'grad_attention', 'grad_value'}
+    assert want <= names, (r['case'], names)
+    assert ('grad_rpb' in names) == r['case'].startswith('qk_rpb'), (r['case'], names)
+    for t in r['tensors']:
+        if not t['name'].startswith('grad_'):
+            assert t['max_abs_error'] <= 1e-5, (r['case'], t)
+assert ops == {'na_qk', 'na_av'}, ops
+)");
+  EXPECT_EQ(p.code, 0) << p.out;
+}
+
+// The split ops and merge end to end through the binary: --write from configs/parity_split.ini,
+// --list, a passing check, a candidate whose attention is perturbed (exit 1), and a bad case (exit 2).
+TEST(CheckCli, SplitOpsWriteListCheckCandidateAndBadCase) {
+  const std::string out = testing::temp_path("cli_split");
+  const CommandResult w = run("--write " + out + " --config " NATTEN_SOURCE_DIR "/configs/parity_split.ini -q "
+                              "--case 'qk1d_rpb,qk2d_causal_gqa_add_kv,av2d_causal_add_kv,merge3_1d_fp16'");
+  ASSERT_EQ(w.code, 0) << w.out;
+  EXPECT_TRUE(contains(w.out, "wrote 4 cases from backend reference")) << w.out;
+  EXPECT_TRUE(contains(w.out, "merge3_1d_fp16               merge parts=3 output=[2, 12, 2, 8] float16")) << w.out;
+
+  const CommandResult l = run("--list " + out);
+  EXPECT_EQ(l.code, 0) << l.out;
+  EXPECT_TRUE(contains(l.out, "qk1d_rpb                na_qk  rank=1 B=2 S=20 Hq=2 Hkv=2 D=8 k=5 s=1 d=1 causal=0 "
+                              "float32 rpb layout=heads_last forward+backward")) << l.out;
+  EXPECT_TRUE(contains(l.out, "av2d_causal_add_kv      na_av  ")) << l.out;
+  EXPECT_TRUE(contains(l.out, "4 cases, 0 unreadable")) << l.out;
+
+  const CommandResult c = run(out + " -q");
+  EXPECT_EQ(c.code, 0) << c.out;
+  EXPECT_TRUE(contains(c.out, "grad_rpb")) << c.out;
+  EXPECT_TRUE(contains(c.out, "grad_logsumexp_2")) << c.out;
+
+  // Candidate: the same file with one attention logit moved by 1e-3 (a wrong bias entry would do this).
+  const std::string cand = testing::temp_path("cli_split_cand");
+  {
+    const h5::File src = h5::File::open(out);
+    const h5::Array a = src.root().subgroup("qk1d_rpb").read("attention", kMaxElements);
+    Tensor t = Tensor::empty(a.shape, DType::f32);
+    for (std::size_t i = 0; i < a.values.size(); ++i) t.set(static_cast<std::int64_t>(i), static_cast<float>(a.values[i]));
+    t.set(42, t.get(42) + 1e-3f);
+    const h5::File f = h5::File::create(cand);
+    f.root().create_group("qk1d_rpb").write_dataset("attention", t);
+  }
+  const CommandResult p = run(out + " --candidate " + cand + " --case qk1d_rpb -q");
+  EXPECT_EQ(p.code, 1) << p.out;
+  EXPECT_TRUE(contains(p.out, "attention")) << p.out;
+  EXPECT_TRUE(contains(p.out, "1/400")) << p.out;
+  EXPECT_TRUE(contains(p.out, "result: PARITY FAILURE (exit 1)")) << p.out;
+  EXPECT_EQ(run(out + " --candidate " + cand + " --case qk1d_rpb -q --atol 2e-3").code, 0);
+
+  // A bad case (rpb of the wrong size) is a one-line input error; the good case still passes.
+  const std::string bad = testing::temp_path("cli_split_bad");
+  {
+    const h5::File f = h5::File::create(bad);
+    write_ref_case(f.root(), testing::tiny_case("good"), "reference");
+    const h5::Group g = f.root().create_group("qk_bad_rpb");
+    g.write_attribute("op", std::string("na_qk"));
+    write_na_params(g, NAParams::uniform(1, 3));
+    g.write_attribute("dtype", std::string("float32"));
+    g.write_dataset("query", Tensor::zeros({1, 6, 2, 4}, DType::f32));
+    g.write_dataset("key", Tensor::zeros({1, 6, 2, 4}, DType::f32));
+    g.write_dataset("rpb", Tensor::zeros({2, 4}, DType::f32));
+    g.write_dataset("attention", Tensor::zeros({1, 6, 2, 3}, DType::f32));
+  }
+  const CommandResult e = run(bad + " -q");
+  EXPECT_EQ(e.code, 2) << e.out;
+  EXPECT_TRUE(contains(e.out, "case 'qk_bad_rpb': rpb: expected shape [2, 5], got [2, 4]")) << e.out;
+  EXPECT_TRUE(contains(e.out, "1 passed")) << e.out;
 }
 
 TEST(CheckCli, DamagedFilesExitTwoWithOneLineErrors) {

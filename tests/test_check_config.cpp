@@ -104,6 +104,87 @@ TEST(CheckConfig, ErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("[defaults]\nheads = 2\n"), "t.ini: no cases (every section but [defaults] is a case)");
 }
 
+TEST(CheckConfig, SplitOpsAndMergeKeys) {
+  const auto cases = parse(R"(
+[defaults]
+dim = 8
+k = 5          # ignored by merge cases, used by the others
+rpb = true     # only na_qk cases take it
+parts = 3      # only merge cases take it
+
+[fused]
+input_size = 12
+
+[qk]
+op = na_qk
+input_size = 9,10
+causal = 1,0
+
+[qk_plain]
+op = na_qk
+input_size = 9
+rpb = false
+
+[av]
+op = na_av
+input_size = 11
+add_kv = 2
+
+[m]
+op = merge
+input_size = 4,5,6
+heads = 3
+backward = true
+)");
+  ASSERT_EQ(cases.size(), 5u);
+  EXPECT_EQ(cases[0].op, "na");
+  EXPECT_FALSE(cases[0].rpb);
+  EXPECT_EQ(cases[1].op, "na_qk");
+  EXPECT_TRUE(cases[1].rpb);
+  EXPECT_EQ(cases[1].problem.params.kernel[1], 5);
+  EXPECT_TRUE(cases[1].problem.params.causal[0]);
+  EXPECT_FALSE(cases[2].rpb);
+  EXPECT_EQ(cases[3].op, "na_av");
+  EXPECT_FALSE(cases[3].rpb);
+  EXPECT_EQ(cases[3].problem.extra_kv, 2);
+  const CaseConfig& m = cases[4];
+  EXPECT_EQ(m.op, "merge");
+  EXPECT_EQ(m.parts, 3);
+  EXPECT_EQ(m.problem.params.rank, 3);
+  EXPECT_EQ(m.problem.spatial[2], 6);
+  EXPECT_EQ(m.problem.heads_q, 3);
+  EXPECT_EQ(m.problem.dim, 8);
+  EXPECT_TRUE(m.backward);
+  EXPECT_EQ(cases[0].parts, 2);  // parts from [defaults] does not reach other ops
+  // The op list matches the one the parity library dispatches on (case_ops.cpp).
+  EXPECT_EQ(case_config_ops(), (std::vector<std::string>{"na", "na_qk", "na_av", "merge"}));
+}
+
+TEST(CheckConfig, SplitOpErrorsNameFileLineAndKey) {
+  EXPECT_EQ(error_of("[c]\nop = na_fancy\ninput_size = 8\nk = 3\n"),
+            "t.ini:2: key 'op': unknown op 'na_fancy' (expected na, na_qk, na_av or merge)");
+  EXPECT_EQ(error_of("[c]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n"),
+            "t.ini:5: key 'rpb': does not apply to op na_av in section [c]");
+  EXPECT_EQ(error_of("[c]\ninput_size = 8\nk = 3\nrpb = false\n"),
+            "t.ini:4: key 'rpb': does not apply to op na in section [c]");
+  EXPECT_EQ(error_of("[c]\nop = na_qk\ninput_size = 8\nk = 3\nrpb = sometimes\n"),
+            "t.ini:5: key 'rpb': 'sometimes' is not a boolean (true/false, 1/0, yes/no, on/off)");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\nk = 3\n"),
+            "t.ini:4: key 'k': does not apply to op merge in section [c]");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\nheads_kv = 1\n"),
+            "t.ini:4: key 'heads_kv': does not apply to op merge in section [c]");
+  EXPECT_EQ(error_of("[c]\nop = na_qk\ninput_size = 8\nk = 3\nparts = 2\n"),
+            "t.ini:5: key 'parts': does not apply to op na_qk in section [c]");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\nparts = 1\n"), "t.ini:4: key 'parts': 1 parts: expected 2..1024");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8,0\n"), "t.ini:1: case [c]: input_size[1] is 0: must be >= 1");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\ndim = 0\n"), "t.ini:1: case [c]: dim is 0: must be >= 1");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 1073741824,1073741824\n"),
+            "t.ini:1: case [c]: 2 parts of 1.48e+20 elements exceed the 8589934592 elements a case may hold");
+  EXPECT_EQ(error_of("[c]\nop = na_qk\ninput_size = 8\n"), "t.ini:1: case [c] has no 'window_size' (or 'k')");
+  EXPECT_EQ(error_of("[c]\nop = na_av\ninput_size = 8\nk = 9\n"),
+            "t.ini:1: case [c]: kernel_size[0] * dilation[0] = 9 * 1 exceeds input size 8 along axis 0");
+}
+
 TEST(CheckConfig, IniSyntaxErrors) {
   auto ini_error = [](const std::string& text) {
     try {
@@ -126,6 +207,21 @@ TEST(CheckConfig, IniSyntaxErrors) {
 
 TEST(CheckConfig, MissingFileIsAnError) {
   EXPECT_THROW(read_case_configs("/nonexistent/parity.ini"), Error);
+}
+
+TEST(CheckConfig, ShippedSplitConfigParses) {
+  const auto cases = read_case_configs(NATTEN_SOURCE_DIR "/configs/parity_split.ini");
+  int qk = 0, av = 0, merge = 0, rpb = 0;
+  for (const CaseConfig& c : cases) {
+    qk += c.op == "na_qk";
+    av += c.op == "na_av";
+    merge += c.op == "merge";
+    rpb += c.rpb;
+  }
+  EXPECT_GE(qk, 5);
+  EXPECT_GE(av, 4);
+  EXPECT_GE(merge, 2);
+  EXPECT_GE(rpb, 4);
 }
 
 TEST(CheckConfig, ShippedParityConfigParses) {

@@ -1,6 +1,6 @@
 // Mutation fuzzing of natten-check's reader: a valid two-case file (one case contiguous, one gzip
-// chunked) is damaged with bit flips, byte overwrites and truncations at many offsets
-// (deterministic seed, bounded count). Each damaged file is checked (backends, --list and
+// chunked), and a file of split-op and merge cases, are damaged with bit flips, byte overwrites and
+// truncations at many offsets (deterministic seed, bounded count). Each damaged file is checked (backends, --list and
 // --candidate paths) in a forked child, so a crash, abort or hang anywhere - our code or libhdf5 -
 // fails the test with the offending mutation instead of taking the test binary down.
 #include <gtest/gtest.h>
@@ -15,7 +15,11 @@
 
 #include "case_list.hpp"
 #include "check_runner.hpp"
+#include "natten/backend.hpp"
+#include "natten/io/case_config.hpp"
 #include "natten/io/h5.hpp"
+#include "natten/io/split_case.hpp"
+#include "natten/parity/case_generator.hpp"
 #include "support/ref_fixtures.hpp"
 
 // libhdf5 (not instrumented) reads garbage sizes from damaged headers and asks malloc for absurd
@@ -32,6 +36,7 @@ namespace {
 // fuzzer that libhdf5 1.10.8 does not survive on its own (140: SIGSEGV, 289: endless loop), kept
 // as regressions for the read guard. NATTEN_FUZZ_MUTATIONS=N runs the first N instead (deeper runs).
 constexpr int kMutations = 120;
+constexpr int kSplitMutations = 40;
 const int kRegressions[] = {140, 289};
 constexpr unsigned kGuardSeconds = 2;    // natten-check's own guard (the valid file reads in ms)
 constexpr unsigned kChildSeconds = 60;   // this test's outer safety net
@@ -103,24 +108,18 @@ int check_in_child(const std::string& damaged, const std::string& good) {
   return rejected ? kSomeRejected : kAllPassed;
 }
 
-TEST(CheckFuzz, DamagedFilesNeverCrashOrHang) {
-  const std::string good = testing::temp_path("fuzz_good");
-  {
-    const h5::File f = h5::File::create(good);
-    const h5::Group root = f.root();
-    root.write_attribute("natten_ref_version", std::int64_t{1});
-    write_ref_case(root, testing::tiny_case("plain", 1, DType::f32, true, 1), "reference", false);
-    write_ref_case(root, testing::tiny_case("zipped", 2, DType::f16, true), "reference", true);
-  }
+// Damages the valid file `good` with the first `default_count` mutations of a deterministic stream
+// (NATTEN_FUZZ_MUTATIONS overrides the count) plus `regressions`, checking each in a forked child.
+void fuzz(const std::string& good, int default_count, const std::vector<int>& regressions) {
   const std::vector<unsigned char> original = testing::read_bytes(good);
   ASSERT_GT(original.size(), 4096u);
   const std::string damaged = testing::temp_path("fuzz_damaged");
 
   const char* env = std::getenv("NATTEN_FUZZ_MUTATIONS");
-  const int count = env != nullptr ? std::max(1, std::atoi(env)) : kMutations;
+  const int count = env != nullptr ? std::max(1, std::atoi(env)) : default_count;
   std::vector<int> selected;
   for (int i = 0; i < count; ++i) selected.push_back(i);
-  for (int i : kRegressions) {
+  for (int i : regressions) {
     if (i >= count) selected.push_back(i);
   }
   std::mt19937_64 rng(20240611);
@@ -164,6 +163,33 @@ TEST(CheckFuzz, DamagedFilesNeverCrashOrHang) {
   // Most damage must be noticed; damage to padding or unused bytes may pass unnoticed.
   EXPECT_GT(rejected, static_cast<int>(selected.size()) / 4) << passed << " passed";
   std::printf("fuzz: %zu mutations, %d rejected cleanly, %d harmless\n", selected.size(), rejected, passed);
+}
+
+TEST(CheckFuzz, DamagedFilesNeverCrashOrHang) {
+  const std::string good = testing::temp_path("fuzz_good");
+  {
+    const h5::File f = h5::File::create(good);
+    const h5::Group root = f.root();
+    root.write_attribute("natten_ref_version", std::int64_t{1});
+    write_ref_case(root, testing::tiny_case("plain", 1, DType::f32, true, 1), "reference", false);
+    write_ref_case(root, testing::tiny_case("zipped", 2, DType::f16, true), "reference", true);
+  }
+  fuzz(good, kMutations, {std::begin(kRegressions), std::end(kRegressions)});
+}
+
+// The split-op and merge loaders on damaged files: na_qk with rpb and causal -inf slots, na_av
+// with additional values, merge with three parts (the -inf-accepting readers included).
+TEST(CheckFuzz, DamagedSplitFilesNeverCrashOrHang) {
+  const std::string good = testing::temp_path("fuzz_split_good");
+  {
+    const std::unique_ptr<Backend> ref = make_backend("reference");
+    const h5::File f = h5::File::create(good);
+    for (const CaseConfig& cfg : read_case_configs(NATTEN_SOURCE_DIR "/configs/parity_split.ini")) {
+      if (cfg.name == "qk2d_causal_gqa_add_kv" || cfg.name == "av2d_causal_add_kv" || cfg.name == "merge3_1d_fp16")
+        write_split_case(f.root(), generate_split_case(cfg, *ref), "reference", cfg.op == "na_av");
+    }
+  }
+  fuzz(good, kSplitMutations, {});
 }
 
 }  // namespace

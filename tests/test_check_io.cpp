@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <variant>
 
 #include "check_runner.hpp"
 #include "compare_case.hpp"
@@ -34,14 +35,14 @@ TEST(CheckIo, WrittenCasesLoadBackIdentically) {
   const RefCase b = testing::tiny_case("b", 2, DType::f16, false);
   testing::write_cases(path, {a, b}, /*compress=*/true);
   const h5::File f = h5::File::open(path);
-  const RefCase a2 = load_case(f.root(), "a", kMaxElements);
+  const RefCase a2 = std::get<RefCase>(load_case(f.root(), "a", kMaxElements).data);
   EXPECT_EQ(a2.params.kernel[0], a.params.kernel[0]);
   EXPECT_EQ(a2.params.scale.value_or(0.0), 0.5);  // written resolved: head_dim 4 ** -0.5
   EXPECT_EQ(a2.dtype, DType::f32);
   EXPECT_TRUE(a2.has_backward());
   EXPECT_EQ(max_abs_diff(a2.inputs.additional_key, a.inputs.additional_key), 0.0);
   for (const auto& [name, t] : a.expected) EXPECT_EQ(max_abs_diff(a2.expected.at(name), t), 0.0) << name;
-  const RefCase b2 = load_case(f.root(), "b", kMaxElements);
+  const RefCase b2 = std::get<RefCase>(load_case(f.root(), "b", kMaxElements).data);
   EXPECT_EQ(b2.dtype, DType::f16);
   EXPECT_FALSE(b2.has_backward());
   EXPECT_EQ(max_abs_diff(b2.inputs.query, b.inputs.query), 0.0);
@@ -81,7 +82,7 @@ TEST(CheckIo, HeadsFirstReferenceMatchesHeadsLast) {
     g.write_dataset("grad_additional_value", c.expected.at("grad_additional_value"));
   }
   const h5::File f = h5::File::open(path);
-  const RefCase loaded = load_case(f.root(), "hf", kMaxElements);
+  const RefCase loaded = std::get<RefCase>(load_case(f.root(), "hf", kMaxElements).data);
   EXPECT_EQ(loaded.layout, "heads_first");
   EXPECT_EQ(max_abs_diff(loaded.inputs.query, c.inputs.query), 0.0);
   for (const auto& [name, t] : c.expected) EXPECT_EQ(max_abs_diff(loaded.expected.at(name), t), 0.0) << name;
@@ -217,8 +218,8 @@ class DecliningBackend : public Backend {
 };
 
 TEST(CheckIo, DeclinedWorkIsReportedNotFailed) {
-  const RefCase c = testing::tiny_case("a", 1);
-  const CaseOp* op = find_case_op("na");
+  const ParityCase c{find_case_op("na"), testing::tiny_case("a", 1)};
+  const CaseOp* op = c.op;
   ASSERT_NE(op, nullptr);
   DecliningBackend forward_only(true);
   const OpOutputs out = op->compute(forward_only, c);
@@ -226,14 +227,14 @@ TEST(CheckIo, DeclinedWorkIsReportedNotFailed) {
   ASSERT_EQ(out.not_run.size(), 1u);
   EXPECT_EQ(out.not_run[0], "backward: not implemented in this test double");
   check::CaseResult r;
-  check::compare_case(c, out.tensors, {}, "not compared", r);
+  check::compare_case(c.expected(), c.dtype(), out.tensors, {}, "not compared", r);
   EXPECT_EQ(r.status, Status::pass);
   EXPECT_EQ(r.notes.back(), "not compared: grad_key, grad_query, grad_value");
 
   DecliningBackend nothing(false);
   EXPECT_THROW(op->compute(nothing, c), Unsupported);
-  EXPECT_EQ(find_case_op("na_qk"), nullptr);
-  EXPECT_EQ(known_case_ops(), "na");
+  EXPECT_EQ(find_case_op("na_fancy"), nullptr);
+  EXPECT_EQ(known_case_ops(), "na, na_qk, na_av, merge");
 }
 
 TEST(CheckIo, JsonWriterEscapesAndFormats) {

@@ -40,9 +40,9 @@ CaseListing list_cases(const std::string& file, const std::vector<std::string>& 
       }
       if (lc.error.empty()) {
         try {
-          const RefCase c = load_case(root, dc.name, max_elements);
-          lc.op = c.op;
-          lc.description = find_case_op(c.op)->describe(c);
+          const ParityCase c = load_case(root, dc.name, max_elements);
+          lc.op = c.op_name();
+          lc.description = c.op->describe(c);
         } catch (const Error& e) {
           lc.error = e.what();
         } catch (const std::bad_alloc&) {
@@ -69,7 +69,7 @@ int print_listing(const CaseListing& listing, std::FILE* out) {
   int errors = 0;
   for (const ListedCase& c : listing.cases) {
     if (c.error.empty()) {
-      fmt::print(out, "{:<{}}  {:<4}  {}\n", c.name, width, c.op, c.description);
+      fmt::print(out, "{:<{}}  {:<5}  {}\n", c.name, width, c.op, c.description);
     } else {
       ++errors;
       fmt::print(out, "{:<{}}  ERROR {}\n", c.name, width, c.error);

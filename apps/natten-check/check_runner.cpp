@@ -9,6 +9,7 @@
 #include "compare_case.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/candidate.hpp"
 #include "natten/io/read_guard.hpp"
 #include "natten/parity/case_ops.hpp"
 #include "progress.hpp"
@@ -63,7 +64,7 @@ std::optional<OpenedFile> open_and_select(const std::string& path, const RunOpti
 }
 
 // Loads a case; on failure returns nothing and appends the error result.
-std::optional<RefCase> load_or_report(const h5::Group& root, const DiscoveredCase& c, const RunOptions& opt,
+std::optional<ParityCase> load_or_report(const h5::Group& root, const DiscoveredCase& c, const RunOptions& opt,
                                       const std::string& backend_label, RunReport& report) {
   if (!c.error.empty()) {
     report.results.push_back(error_result(c.name, backend_label, c.error));
@@ -84,9 +85,9 @@ std::optional<RefCase> load_or_report(const h5::Group& root, const DiscoveredCas
   return std::nullopt;
 }
 
-void describe(CaseResult& r, const RefCase& c) {
-  r.op = c.op;
-  r.dtype = std::string(dtype_name(c.dtype));
+void describe(CaseResult& r, const ParityCase& c) {
+  r.op = c.op_name();
+  r.dtype = std::string(dtype_name(c.dtype()));
 }
 
 }  // namespace
@@ -97,16 +98,17 @@ RunReport run_backend_checks(const std::string& file, const RunOptions& opt) {
   report.file = file;
   report.backends = opt.backends;
   std::vector<std::unique_ptr<Backend>> backends;
-  for (const std::string& name : opt.backends) backends.push_back(make_backend(name));  // usage errors throw
+  for (const std::string& name : opt.backends) {  // usage errors throw
+    backends.push_back(opt.make_backend ? opt.make_backend(name) : make_backend(name));
+  }
 
   std::optional<OpenedFile> f = open_and_select(file, opt, report);
   if (!f) return report;
   const h5::Group root = f->file.root();
   Progress progress(opt.progress, f->cases.size() * backends.size());
   for (const DiscoveredCase& dc : f->cases) {
-    const std::optional<RefCase> c = load_or_report(root, dc, opt, "-", report);
+    const std::optional<ParityCase> c = load_or_report(root, dc, opt, "-", report);
     if (!c) continue;
-    const CaseOp* op = find_case_op(c->op);
     for (const auto& backend : backends) {
       progress.step(dc.name + " on " + backend->name());
       CaseResult r;
@@ -115,9 +117,9 @@ RunReport run_backend_checks(const std::string& file, const RunOptions& opt) {
       describe(r, *c);
       const auto t0 = std::chrono::steady_clock::now();
       try {
-        const OpOutputs out = op->compute(*backend, *c);
+        const OpOutputs out = c->op->compute(*backend, *c);
         r.notes = out.not_run;
-        compare_case(*c, out.tensors, opt.tol, "not compared", r);
+        compare_case(c->expected(), c->dtype(), out.tensors, opt.tol, "not compared", r);
       } catch (const Unsupported& e) {
         r.status = Status::skip;
         r.message = e.what();
@@ -160,7 +162,7 @@ RunReport run_candidate_check(const std::string& file, const std::string& candid
   Progress progress(opt.progress, f->cases.size());
   for (const DiscoveredCase& dc : f->cases) {
     progress.step(dc.name);
-    const std::optional<RefCase> c = load_or_report(root, dc, opt, "candidate", report);
+    const std::optional<ParityCase> c = load_or_report(root, dc, opt, "candidate", report);
     if (!c) continue;
     CaseResult r;
     r.case_name = dc.name;
@@ -168,10 +170,12 @@ RunReport run_candidate_check(const std::string& file, const std::string& candid
     describe(r, *c);
     const auto t0 = std::chrono::steady_clock::now();
     const std::string cand_crash =
-        dry_run_read([&] { (void)load_candidate_tensors(cand_root, *c, opt.max_elements); }, opt.read_guard_seconds);
+        dry_run_read([&] { (void)load_candidate_tensors(cand_root, dc.name, c->expected(), opt.max_elements); },
+                     opt.read_guard_seconds);
     try {
       if (!cand_crash.empty()) fail("case '{}': candidate: {}", dc.name, cand_crash);
-      compare_case(*c, load_candidate_tensors(cand_root, *c, opt.max_elements), opt.tol, "not in the candidate", r);
+      compare_case(c->expected(), c->dtype(), load_candidate_tensors(cand_root, dc.name, c->expected(), opt.max_elements),
+                   opt.tol, "not in the candidate", r);
     } catch (const Error& e) {
       r.status = Status::error;
       r.message = e.what();

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "natten/backend.hpp"
 #include "results.hpp"
 
 namespace natten::check {
@@ -19,6 +22,9 @@ struct RunOptions {
   // libhdf5 crash or hang on a corrupt file becomes an error (natten/io/read_guard.hpp).
   unsigned read_guard_seconds = 120;
   bool progress = true;
+  // How backends are made from their names: the registry (natten::make_backend) when unset; tests
+  // inject test doubles here.
+  std::function<std::unique_ptr<Backend>(const std::string& name)> make_backend;
 };
 
 // Every selected case x backend. Never throws for problems with the file or a case: they become

@@ -46,9 +46,10 @@ ParsedCommandLine parse_command_line(int argc, const char* const* argv) {
   app.add_option("--atol", o.atol, "absolute tolerance for every tensor (default: per dtype)");
   app.add_option("--rtol", o.rtol, "relative tolerance for every tensor (default: per dtype)");
   app.add_option("--candidate", o.candidate,
-                 "compare this file's output/logsumexp/grad_* with FILE's, case by case, running no kernels");
+                 "compare this file's results (output, logsumexp, attention, grad_*) with FILE's, case by case, "
+                 "running no kernels");
   app.add_option("--write", o.write, "generate a natten-ref v1 file from --backend for the cases of --config");
-  app.add_option("--config", o.config, "INI case list for --write (see configs/parity.ini)");
+  app.add_option("--config", o.config, "INI case list for --write (see configs/parity.ini, configs/parity_split.ini)");
   app.add_flag("--compress", o.compress, "with --write: gzip the datasets");
   app.add_option("--max-elements", o.max_elements, "largest dataset accepted, in elements (guards corrupt shapes)")
       ->capture_default_str();

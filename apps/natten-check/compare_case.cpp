@@ -9,8 +9,9 @@ namespace {
 
 // Report order: forward results first, then gradients in argument order; unknown names last.
 int display_rank(const std::string& name) {
-  static const char* const kOrder[] = {"output",   "logsumexp",  "attention",           "grad_query",
-                                       "grad_key", "grad_value", "grad_additional_key", "grad_additional_value"};
+  static const char* const kOrder[] = {"output",         "logsumexp",  "attention",           "grad_query",
+                                       "grad_key",       "grad_rpb",   "grad_additional_key", "grad_attention",
+                                       "grad_value",     "grad_additional_value"};
   for (std::size_t i = 0; i < std::size(kOrder); ++i) {
     if (name == kOrder[i]) return static_cast<int>(i);
   }
@@ -19,10 +20,11 @@ int display_rank(const std::string& name) {
 
 }  // namespace
 
-void compare_case(const RefCase& ref, const std::map<std::string, Tensor>& ours, const ToleranceOverride& tol,
+void compare_case(const std::map<std::string, Tensor>& expected_tensors, DType dtype,
+                  const std::map<std::string, Tensor>& ours, const ToleranceOverride& tol,
                   const std::string& what_is_missing, CaseResult& result) {
   std::string missing;
-  for (const auto& [name, expected] : ref.expected) {
+  for (const auto& [name, expected] : expected_tensors) {
     const auto it = ours.find(name);
     if (it == ours.end()) {
       missing += (missing.empty() ? "" : ", ") + name;
@@ -31,7 +33,7 @@ void compare_case(const RefCase& ref, const std::map<std::string, Tensor>& ours,
     TensorResult t;
     t.name = name;
     t.shape = expected.shape();
-    t.tol = tol.resolve(ref.dtype, name);
+    t.tol = tol.resolve(dtype, name);
     t.cmp = compare_tensors(it->second, expected, t.tol);
     result.tensors.push_back(std::move(t));
   }

@@ -1,5 +1,7 @@
 #include "write_refs.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "case_selection.hpp"
@@ -8,8 +10,7 @@
 #include "natten/io/atomic_file.hpp"
 #include "natten/io/case_config.hpp"
 #include "natten/io/h5.hpp"
-#include "natten/io/ref_case.hpp"
-#include "natten/parity/case_generator.hpp"
+#include "natten/parity/case_ops.hpp"
 #include "progress.hpp"
 
 #ifndef NATTEN_TOOLS_VERSION
@@ -40,15 +41,15 @@ std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
     Progress progress(opt.progress, chosen.size());
     for (const CaseConfig* cfg : chosen) {
       progress.step(cfg->name);
-      RefCase c;
+      const CaseOp& op = case_op_for(*cfg);
+      std::optional<ParityCase> c;
       try {
-        c = generate_ref_case(*cfg, *backend);
+        c = op.generate(*cfg, *backend);
       } catch (const Error& e) {
         fail("{}: case [{}]: {}", cfg->where, cfg->name, e.what());
       }
-      write_ref_case(root, c, backend->name(), opt.compress);
-      fmt::print(out, "{:<28} {} {}\n", cfg->name, make_problem(cfg->problem).str(),
-                 cfg->backward ? "forward+backward" : "forward");
+      op.write(root, *c, backend->name(), opt.compress);
+      fmt::print(out, "{:<28} {:<5} {}\n", cfg->name, op.op, op.describe(*c));
     }
     file.flush();
   }

@@ -1,8 +1,9 @@
 """Stand-in producer for scripts/make_reference.py (--producer-module), used by the tests where
-upstream NATTEN is not installed: neighborhood attention forward and backward by brute force in
-float64 with numpy, written independently from the C++ backends from the rules in
-../shared/natten-refs/README.md. natten-check must accept what make_reference.py writes with it,
-which tests the file-writing side of the script and the schema end to end.
+upstream NATTEN is not installed: neighborhood attention (fused, the split qk/av ops with relative
+positional bias, and merge) forward and backward by brute force in float64 with numpy, written
+independently from the C++ backends from the rules in ../shared/natten-refs/README.md and
+apps/natten-check/FORMAT.md. natten-check must accept what make_reference.py writes with it, which
+tests the file-writing side of the script and the schema end to end.
 """
 
 import itertools
@@ -42,6 +43,146 @@ def round_to(x, dtype):
 
 
 def produce(case, inputs):
+    op = case.get("op", "na")
+    if op == "na_qk":
+        return produce_qk(case, inputs)
+    if op == "na_av":
+        return produce_av(case, inputs)
+    if op == "merge":
+        return produce_merge(case, inputs)
+    return produce_fused(case, inputs)
+
+
+def neighbor_table(case):
+    """Per query token (flattened, row-major): [(slot, key token, bias index tuple)] over the window.
+
+    Slots run row-major over the kernel, first axis slowest, each axis from its window start
+    upward; slots a causal window lacks are absent. Bias index per axis: (key - query) / d + K - 1.
+    """
+    sizes, ks, ds = case["input_size"], case["kernel_size"], case["dilation"]
+    rank = len(sizes)
+    per_axis = [[axis_neighbors(i, sizes[a], ks[a], case["stride"][a], ds[a], bool(case["is_causal"][a]))
+                 for i in range(sizes[a])] for a in range(rank)]
+    strides = [int(np.prod(sizes[a + 1:])) for a in range(rank)]
+    table = []
+    for pos in itertools.product(*[range(n) for n in sizes]):
+        entries = []
+        for slot, combo in enumerate(itertools.product(*[range(k) for k in ks])):
+            lists = [per_axis[a][pos[a]] for a in range(rank)]
+            if any(combo[a] >= len(lists[a]) for a in range(rank)):
+                continue  # beyond the end of a causal window: no key
+            keys = [lists[a][combo[a]] for a in range(rank)]
+            token = sum(c * st for c, st in zip(keys, strides))
+            bias = tuple((keys[a] - pos[a]) // ds[a] + ks[a] - 1 for a in range(rank))
+            entries.append((slot, token, bias))
+        table.append(entries)
+    return table
+
+
+def _flat(x, batch, tokens):
+    return x.astype(np.float64).reshape(batch, tokens, x.shape[-2], x.shape[-1])
+
+
+def produce_qk(case, inputs):
+    sizes, dtype = case["input_size"], case["dtype"]
+    tokens = int(np.prod(sizes))
+    q, k = inputs["query"], inputs["key"]
+    b, hq, hkv = q.shape[0], q.shape[-2], k.shape[-2]
+    qf, kf = _flat(q, b, tokens), _flat(k, b, tokens)
+    rpb = inputs["rpb"].astype(np.float64) if "rpb" in inputs else None
+    ak = (inputs["additional_key"].astype(np.float64) if "additional_key" in inputs
+          else np.zeros((b, 0, hkv, q.shape[-1])))
+    slots = int(np.prod(case["kernel_size"]))
+    n = ak.shape[1]
+    group = hq // hkv
+    table = neighbor_table(case)
+    attn = np.full((b, tokens, hq, slots + n), -np.inf)
+    da = (inputs["grad_attention"].astype(np.float64).reshape(b, tokens, hq, slots + n)
+          if case["backward"] else None)
+    gq, gk, gak = np.zeros_like(qf), np.zeros_like(kf), np.zeros_like(ak)
+    grpb = np.zeros_like(rpb) if rpb is not None else None
+    for bi in range(b):
+        for t in range(tokens):
+            for h in range(hq):
+                kh = h // group
+                for slot, key, bias in table[t]:
+                    attn[bi, t, h, slot] = qf[bi, t, h] @ kf[bi, key, kh] + (rpb[(h,) + bias] if rpb is not None else 0.0)
+                    if da is not None:
+                        g = da[bi, t, h, slot]
+                        gq[bi, t, h] += g * kf[bi, key, kh]
+                        gk[bi, key, kh] += g * qf[bi, t, h]
+                        if grpb is not None:
+                            grpb[(h,) + bias] += g
+                attn[bi, t, h, slots:] = ak[bi, :, kh] @ qf[bi, t, h]
+                if da is not None:
+                    gq[bi, t, h] += da[bi, t, h, slots:] @ ak[bi, :, kh]
+                    gak[bi, :, kh] += np.outer(da[bi, t, h, slots:], qf[bi, t, h])
+    result = {"attention": round_to(attn.reshape(q.shape[:-1] + (slots + n,)), dtype)}
+    if case["backward"]:
+        result["grad_query"] = round_to(gq.reshape(q.shape), dtype)
+        result["grad_key"] = round_to(gk.reshape(k.shape), dtype)
+        if grpb is not None:
+            result["grad_rpb"] = round_to(grpb, dtype)
+        if n:
+            result["grad_additional_key"] = round_to(gak, dtype)
+    return result
+
+
+def produce_av(case, inputs):
+    sizes, dtype = case["input_size"], case["dtype"]
+    tokens = int(np.prod(sizes))
+    a, v = inputs["attention"], inputs["value"]
+    b, hq, hkv, dim = a.shape[0], a.shape[-2], v.shape[-2], v.shape[-1]
+    af, vf = _flat(a, b, tokens), _flat(v, b, tokens)
+    av = inputs["additional_value"].astype(np.float64) if "additional_value" in inputs else np.zeros((b, 0, hkv, dim))
+    slots = int(np.prod(case["kernel_size"]))
+    group = hq // hkv
+    table = neighbor_table(case)
+    out = np.zeros((b, tokens, hq, dim))
+    do = inputs["grad_output"].astype(np.float64).reshape(b, tokens, hq, dim) if case["backward"] else None
+    ga, gv, gav = np.zeros_like(af), np.zeros_like(vf), np.zeros_like(av)
+    for bi in range(b):
+        for t in range(tokens):
+            for h in range(hq):
+                kh = h // group
+                for slot, key, _ in table[t]:
+                    out[bi, t, h] += af[bi, t, h, slot] * vf[bi, key, kh]
+                    if do is not None:
+                        ga[bi, t, h, slot] = do[bi, t, h] @ vf[bi, key, kh]
+                        gv[bi, key, kh] += af[bi, t, h, slot] * do[bi, t, h]
+                out[bi, t, h] += af[bi, t, h, slots:] @ av[bi, :, kh]
+                if do is not None:
+                    ga[bi, t, h, slots:] = av[bi, :, kh] @ do[bi, t, h]
+                    gav[bi, :, kh] += np.outer(af[bi, t, h, slots:], do[bi, t, h])
+    result = {"output": round_to(out.reshape(a.shape[:-1] + (dim,)), dtype)}
+    if case["backward"]:
+        result["grad_attention"] = round_to(ga.reshape(a.shape), dtype)
+        result["grad_value"] = round_to(gv.reshape(v.shape), dtype)
+        if "additional_value" in inputs:
+            result["grad_additional_value"] = round_to(gav, dtype)
+    return result
+
+
+def produce_merge(case, inputs):
+    parts = case["parts"]
+    outs = [inputs[f"output_{i}"].astype(np.float64) for i in range(parts)]
+    lses = [inputs[f"logsumexp_{i}"].astype(np.float64) for i in range(parts)]
+    top = np.max(lses, axis=0)
+    total = sum(np.exp(x - top) for x in lses)
+    lse = top + np.log(total)
+    weights = [np.exp(x - lse) for x in lses]
+    out = sum(w[..., None] * o for w, o in zip(weights, outs))
+    result = {"output": round_to(out, case["dtype"]), "logsumexp": lse.astype(np.float32)}
+    if case["backward"]:
+        do = inputs["grad_output"].astype(np.float64)
+        dl = inputs["grad_logsumexp"].astype(np.float64) if "grad_logsumexp" in inputs else np.zeros_like(lse)
+        for i, (w, o) in enumerate(zip(weights, outs)):
+            result[f"grad_output_{i}"] = round_to(w[..., None] * do, case["dtype"])
+            result[f"grad_logsumexp_{i}"] = (w * (np.sum(do * (o - out), axis=-1) + dl)).astype(np.float32)
+    return result
+
+
+def produce_fused(case, inputs):
     sizes = case["input_size"]
     rank = len(sizes)
     q = inputs["query"].astype(np.float64)

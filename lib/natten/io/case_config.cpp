@@ -10,9 +10,25 @@ namespace {
 
 constexpr const char* kDefaults = "defaults";
 
-const std::vector<std::string> kKeys = {"rank",   "input_size", "batch",  "heads",  "heads_kv",
-                                        "dim",    "window_size", "k",     "stride", "dilation",
-                                        "causal", "dtype",      "add_kv", "backward", "seed"};
+const std::vector<std::string> kKeys = {"op",     "rank",        "input_size", "batch",  "heads",
+                                        "heads_kv", "dim",       "window_size", "k",     "stride",
+                                        "dilation", "causal",    "dtype",      "add_kv", "backward",
+                                        "seed",   "rpb",         "parts"};
+
+const std::vector<std::string> kOps = {"na", "na_qk", "na_av", "merge"};
+
+// Keys that only some ops take (canonical names); every other key applies to every op.
+const std::vector<std::string> kWindowKeys = {"window_size", "stride", "dilation", "causal", "heads_kv", "add_kv"};
+
+// Whether `key` means anything for `op`.
+bool applies(const std::string& key, const std::string& op) {
+  if (key == "rpb") return op == "na_qk";
+  if (key == "parts") return op == "merge";
+  for (const std::string& k : kWindowKeys) {
+    if (k == key) return op != "merge";
+  }
+  return true;
+}
 
 std::uint64_t fnv1a(const std::string& s) {
   std::uint64_t h = 1469598103934665603ull;
@@ -27,6 +43,7 @@ std::uint64_t fnv1a(const std::string& s) {
 struct Value {
   std::string text;
   std::string where;  // "file:line: key 'name'"
+  bool from_defaults = false;
 };
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -84,6 +101,49 @@ bool valid_group_name(const std::string& s) {
   return true;
 }
 
+// The keys every op takes beyond the extents: batch, heads, dim, dtype, backward, seed.
+template <typename Get>
+void parse_shared_keys(CaseConfig& c, Get get) {
+  ProblemSpec& p = c.problem;
+  p.batch = 1;
+  p.heads_q = 4;
+  p.dim = 32;
+  if (const Value* v = get("batch")) p.batch = parse_int(v->text, *v);
+  if (const Value* v = get("heads")) p.heads_q = parse_int(v->text, *v);
+  p.heads_kv = p.heads_q;
+  if (const Value* v = get("dim")) p.dim = parse_int(v->text, *v);
+  p.dim_v = p.dim;
+  if (const Value* v = get("dtype")) {
+    try {
+      p.dtype = parse_dtype(v->text);
+    } catch (const Error& e) {
+      fail("{}: {}", v->where, e.what());
+    }
+  }
+  if (const Value* v = get("backward")) c.backward = parse_bool(v->text, *v);
+  c.seed = fnv1a(c.name);
+  if (const Value* v = get("seed")) c.seed = parse_unsigned(v->text, *v, UINT64_MAX);
+}
+
+// A merge case is no NA problem, so make_problem does not check it: every extent at least 1, and
+// the parts small enough to allocate.
+void check_merge_shape(const CaseConfig& c) {
+  const ProblemSpec& p = c.problem;
+  // In double: each factor may be up to 2^30, so an integer product could overflow.
+  double elements = static_cast<double>(p.batch) * p.heads_q * p.dim;
+  const std::pair<const char*, std::int64_t> sizes[] = {{"batch", p.batch}, {"heads", p.heads_q}, {"dim", p.dim}};
+  for (const auto& [what, n] : sizes) {
+    if (n < 1) fail("{}: case [{}]: {} is {}: must be >= 1", c.where, c.name, what, n);
+  }
+  for (int a = 0; a < p.params.rank; ++a) {
+    if (p.spatial[a] < 1) fail("{}: case [{}]: input_size[{}] is {}: must be >= 1", c.where, c.name, a, p.spatial[a]);
+    elements *= static_cast<double>(p.spatial[a]);
+  }
+  if (elements * c.parts > static_cast<double>(kMaxElements))
+    fail("{}: case [{}]: {} parts of {:.3g} elements exceed the {} elements a case may hold", c.where, c.name, c.parts,
+         elements, kMaxElements);
+}
+
 CaseConfig build_case(const std::string& file, const IniSection& section, const std::map<std::string, Value>& keys) {
   CaseConfig c;
   c.name = section.name;
@@ -91,9 +151,20 @@ CaseConfig build_case(const std::string& file, const IniSection& section, const 
   if (!valid_group_name(c.name))
     fail("{}: section name [{}] must use only letters, digits, '_', '-' and '.' (it names an HDF5 group)", c.where,
          c.name);
+  if (const auto it = keys.find("op"); it != keys.end()) {
+    c.op = it->second.text;
+    bool known = false;
+    for (const std::string& o : kOps) known = known || o == c.op;
+    if (!known) fail("{}: unknown op '{}' (expected na, na_qk, na_av or merge)", it->second.where, c.op);
+  }
+  // A key the op has no use for: an error when the case sets it, ignored when [defaults] does.
+  for (const auto& [key, v] : keys) {
+    if (!applies(key, c.op) && !v.from_defaults)
+      fail("{}: does not apply to op {} in section [{}]", v.where, c.op, c.name);
+  }
   auto get = [&](const char* key) -> const Value* {
     const auto it = keys.find(key);
-    return it == keys.end() ? nullptr : &it->second;
+    return it == keys.end() || !applies(key, c.op) ? nullptr : &it->second;
   };
   auto need = [&](const char* key) -> const Value& {
     const Value* v = get(key);
@@ -114,6 +185,17 @@ CaseConfig build_case(const std::string& file, const IniSection& section, const 
   ProblemSpec& p = c.problem;
   p.params.rank = rank;
   for (int a = 0; a < rank; ++a) p.spatial[a] = parse_int(sizes[static_cast<std::size_t>(a)], size_v);
+  parse_shared_keys(c, get);
+  if (c.op == "merge") {
+    if (const Value* v = get("parts")) {
+      const int parts = parse_int(v->text, *v);
+      if (parts < 2 || parts > 1024) fail("{}: {} parts: expected 2..1024", v->where, parts);
+      c.parts = parts;
+    }
+    check_merge_shape(c);
+    return c;
+  }
+  if (const Value* v = get("rpb")) c.rpb = parse_bool(v->text, *v);
 
   const Value* k = get("window_size");
   if (k == nullptr) fail("{}: case [{}] has no 'window_size' (or 'k')", c.where, c.name);
@@ -131,26 +213,8 @@ CaseConfig build_case(const std::string& file, const IniSection& section, const 
     const auto cz = per_axis<bool>(*v, rank, parse_bool);
     for (int a = 0; a < rank; ++a) p.params.causal[a] = cz[static_cast<std::size_t>(a)];
   }
-  p.batch = 1;
-  p.heads_q = 4;
-  p.dim = 32;
-  if (const Value* v = get("batch")) p.batch = parse_int(v->text, *v);
-  if (const Value* v = get("heads")) p.heads_q = parse_int(v->text, *v);
-  p.heads_kv = p.heads_q;
   if (const Value* v = get("heads_kv")) p.heads_kv = parse_int(v->text, *v);
-  if (const Value* v = get("dim")) p.dim = parse_int(v->text, *v);
-  p.dim_v = p.dim;
   if (const Value* v = get("add_kv")) p.extra_kv = parse_int(v->text, *v);
-  if (const Value* v = get("dtype")) {
-    try {
-      p.dtype = parse_dtype(v->text);
-    } catch (const Error& e) {
-      fail("{}: {}", v->where, e.what());
-    }
-  }
-  if (const Value* v = get("backward")) c.backward = parse_bool(v->text, *v);
-  c.seed = fnv1a(c.name);
-  if (const Value* v = get("seed")) c.seed = parse_unsigned(v->text, *v, UINT64_MAX);
   try {
     (void)make_problem(p);
   } catch (const Error& e) {
@@ -162,10 +226,11 @@ CaseConfig build_case(const std::string& file, const IniSection& section, const 
 }  // namespace
 
 const std::vector<std::string>& case_config_keys() { return kKeys; }
+const std::vector<std::string>& case_config_ops() { return kOps; }
 
 std::vector<CaseConfig> parse_case_configs(const IniFile& ini) {
   std::map<std::string, Value> defaults;
-  auto collect = [&](const IniSection& s, std::map<std::string, Value>& into) {
+  auto collect = [&](const IniSection& s, std::map<std::string, Value>& into, bool from_defaults) {
     std::map<std::string, std::string> seen;  // canonical key -> spelling used in this section
     for (const IniEntry& e : s.entries) {
       const std::string where = fmt::format("{}:{}: key '{}'", ini.path, e.line, e.key);
@@ -176,17 +241,17 @@ std::vector<CaseConfig> parse_case_configs(const IniFile& ini) {
       if (seen.count(canonical))
         fail("{}: section [{}] already sets it as '{}'", where, s.name, seen[canonical]);
       seen[canonical] = e.key;
-      into[canonical] = {e.value, where};
+      into[canonical] = {e.value, where, from_defaults};
     }
   };
   for (const IniSection& s : ini.sections) {
-    if (s.name == kDefaults) collect(s, defaults);
+    if (s.name == kDefaults) collect(s, defaults, true);
   }
   std::vector<CaseConfig> out;
   for (const IniSection& s : ini.sections) {
     if (s.name == kDefaults) continue;
     std::map<std::string, Value> keys = defaults;
-    collect(s, keys);
+    collect(s, keys, false);
     out.push_back(build_case(ini.path, s, keys));
   }
   if (out.empty()) fail("{}: no cases (every section but [defaults] is a case)", ini.path);

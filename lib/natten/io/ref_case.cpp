@@ -76,28 +76,6 @@ RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64
   return c;
 }
 
-std::map<std::string, Tensor> load_candidate_tensors(const h5::Group& candidate_root, const RefCase& ref,
-                                                     std::int64_t max_elements) {
-  const std::string& name = ref.name;
-  if (!candidate_root.has_group(name)) fail("case '{}': the candidate file has no group '{}'", name, name);
-  const h5::Group g = candidate_root.subgroup(name);
-  const CaseReader r(g, name, max_elements);
-  const bool hf = r.heads_first();
-  std::map<std::string, Tensor> out;
-  for (const auto& [ds, expected] : ref.expected) {
-    if (!r.has(ds.c_str())) continue;
-    // Additional-KV tensors are [B, N, H, D] in both layouts; logsumexp has no head-dim axis.
-    const bool token_tensor = ds.find("additional") == std::string::npos;
-    // A candidate's NaN/Inf is a result to report, not a malformed file.
-    Tensor t = r.tensor(ds.c_str(), DType::f32, expected.dim(), hf, ref.params.rank, ds != "logsumexp", token_tensor,
-                        CaseReader::Values::any);
-    expect_case_shape(name, ds.c_str(), t, expected.shape());
-    out.emplace(ds, std::move(t));
-  }
-  if (out.empty()) fail("case '{}': the candidate holds none of the tensors the reference has", name);
-  return out;
-}
-
 void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend, bool compress) {
   const h5::Group g = root.create_group(c.name);
   const Problem p = validate_forward(c.params, c.inputs);

@@ -38,14 +38,6 @@ std::vector<std::string> list_ref_cases(const h5::Group& root);
 // dataset is checked for shape and for NaN/Inf before it is accepted.
 RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64_t max_elements = kMaxElements);
 
-// A candidate's results for reference case `ref`: the group of the same name in the candidate
-// file, its datasets among ref.expected's names (others are ignored), converted to heads-last per
-// the group's own `layout` attribute (default heads_last) and shape-checked against the reference.
-// Non-finite values are kept (they fail the comparison). Throws when the group is missing or holds
-// none of the expected tensors.
-std::map<std::string, Tensor> load_candidate_tensors(const h5::Group& candidate_root, const RefCase& ref,
-                                                     std::int64_t max_elements = kMaxElements);
-
 // Writes a case (heads-last) with its expected tensors; bf16 tensors are stored as float32.
 // compress: gzip in chunks (readers must handle both).
 void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend,

@@ -12,14 +12,28 @@ bool is_split_case_op(std::string_view op) { return op == "na_qk" || op == "na_a
 
 namespace {
 
-// Runs `f`, prefixing any Error with the case name.
+// Runs the validation `f`, prefixing any Error with the case name. A case read as heads-first
+// says so: a heads-last file mislabelled (or the reverse) fails validation in confusing ways.
 template <typename F>
-auto in_case(const std::string& name, F&& f) {
+auto in_case(const SplitCase& c, F&& f) {
   try {
     return f();
   } catch (const Error& e) {
-    fail("case '{}': {}", name, e.what());
+    fail("case '{}': {}{}", c.name, e.what(),
+         c.layout == "heads_first" ? " (tensors read as heads-first: layout = heads_first)" : "");
   }
+}
+
+// Like expect_case_shape, but a wrong neighbor-slot count (the last axis) gets its own message: it is
+// the usual symptom of a kernel_size that does not match the data, or of a heads-first/last mix-up.
+void expect_attention_shape(const SplitCase& c, const char* dataset, const Tensor& t, const Problem& p) {
+  const Shape want = attention_shape(p);
+  if (t.dim() == static_cast<int>(want.size()) && t.size(-1) != want.back()) {
+    fail("case '{}': dataset '{}' has {} neighbor slots in its last axis, expected {} (prod(kernel_size) = {}{})",
+         c.name, dataset, t.size(-1), want.back(), window_slots(p),
+         p.extra_kv ? fmt::format(" + {} additional tokens", p.extra_kv) : std::string());
+  }
+  expect_case_shape(c.name, dataset, t, want);
 }
 
 void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
@@ -28,12 +42,12 @@ void load_qk(const CaseReader& r, bool hf, SplitCase& c) {
   c.qk.key = r.tensor("key", c.dtype, nd, hf, rank, true);
   if (r.has("rpb")) c.qk.rpb = r.tensor("rpb", c.dtype, rank + 1, hf, rank, false, false);
   if (r.has("additional_key")) c.qk.additional_key = r.tensor("additional_key", c.dtype, 4, hf, rank, true, false);
-  const Problem p = in_case(c.name, [&] { return validate_qk(c.params, c.qk); });
+  const Problem p = in_case(c, [&] { return validate_qk(c.params, c.qk); });
   c.expected["attention"] = r.tensor("attention", DType::f32, nd, hf, rank, true, true, CaseReader::Values::finite_or_neg_inf);
-  expect_case_shape(c.name, "attention", c.expected["attention"], attention_shape(p));
+  expect_attention_shape(c, "attention", c.expected["attention"], p);
   if (!r.has("grad_attention")) return;
   c.grad_result = r.tensor("grad_attention", c.dtype, nd, hf, rank, true);
-  expect_case_shape(c.name, "grad_attention", c.grad_result, attention_shape(p));
+  expect_attention_shape(c, "grad_attention", c.grad_result, p);
   c.expected["grad_query"] = r.tensor("grad_query", DType::f32, nd, hf, rank, true);
   expect_case_shape(c.name, "grad_query", c.expected["grad_query"], p.query_shape());
   c.expected["grad_key"] = r.tensor("grad_key", DType::f32, nd, hf, rank, true);
@@ -54,14 +68,14 @@ void load_av(const CaseReader& r, bool hf, SplitCase& c) {
   c.av.value = r.tensor("value", c.dtype, nd, hf, rank, true);
   if (r.has("additional_value"))
     c.av.additional_value = r.tensor("additional_value", c.dtype, 4, hf, rank, true, false);
-  const Problem p = in_case(c.name, [&] { return validate_av(c.params, c.av); });
+  const Problem p = in_case(c, [&] { return validate_av(c.params, c.av); });
   c.expected["output"] = r.tensor("output", DType::f32, nd, hf, rank, true);
   expect_case_shape(c.name, "output", c.expected["output"], p.output_shape());
   if (!r.has("grad_output")) return;
   c.grad_result = r.tensor("grad_output", c.dtype, nd, hf, rank, true);
   expect_case_shape(c.name, "grad_output", c.grad_result, p.output_shape());
   c.expected["grad_attention"] = r.tensor("grad_attention", DType::f32, nd, hf, rank, true);
-  expect_case_shape(c.name, "grad_attention", c.expected["grad_attention"], attention_shape(p));
+  expect_attention_shape(c, "grad_attention", c.expected["grad_attention"], p);
   c.expected["grad_value"] = r.tensor("grad_value", DType::f32, nd, hf, rank, true);
   expect_case_shape(c.name, "grad_value", c.expected["grad_value"], p.kv_shape(p.dim_v));
   if (p.extra_kv > 0) {
@@ -85,7 +99,7 @@ void load_merge(const h5::Group& g, const CaseReader& r, bool hf, SplitCase& c) 
     c.merge_outputs.push_back(out(fmt::format("output_{}", i), c.dtype));
     c.merge_lses.push_back(lse(fmt::format("logsumexp_{}", i)));
   }
-  const MergeProblem m = in_case(c.name, [&] { return validate_merge(c.merge_outputs, c.merge_lses); });
+  const MergeProblem m = in_case(c, [&] { return validate_merge(c.merge_outputs, c.merge_lses); });
   c.expected["output"] = out("output", DType::f32);
   expect_case_shape(c.name, "output", c.expected["output"], m.output_shape);
   c.expected["logsumexp"] = lse("logsumexp");
@@ -136,37 +150,44 @@ SplitCase load_split_case(const h5::Group& root, const std::string& name, std::i
   return c;
 }
 
-std::map<std::string, Tensor> run_split_case(Backend& backend, const SplitCase& c) {
+std::map<std::string, Tensor> run_split_forward(Backend& backend, const SplitCase& c) {
   std::map<std::string, Tensor> ours;
   if (c.op == "na_qk") {
     ours["attention"] = na_qk(backend, c.params, c.qk);
-    if (c.has_backward()) {
-      const SplitQKGrads g = na_qk_backward(backend, c.params, c.qk, c.grad_result);
-      ours["grad_query"] = g.query;
-      ours["grad_key"] = g.key;
-      if (g.rpb.defined()) ours["grad_rpb"] = g.rpb;
-      if (g.additional_key.defined()) ours["grad_additional_key"] = g.additional_key;
-    }
   } else if (c.op == "na_av") {
     ours["output"] = na_av(backend, c.params, c.av);
-    if (c.has_backward()) {
-      const SplitAVGrads g = na_av_backward(backend, c.params, c.av, c.grad_result);
-      ours["grad_attention"] = g.attention;
-      ours["grad_value"] = g.value;
-      if (g.additional_value.defined()) ours["grad_additional_value"] = g.additional_value;
-    }
   } else if (c.op == "merge") {
     const ForwardResult r = merge_attentions(backend, c.merge_outputs, c.merge_lses);
     ours["output"] = r.output;
     ours["logsumexp"] = r.lse;
-    if (c.has_backward()) {
-      const MergeGrads g = merge_attentions_backward(backend, c.merge_outputs, c.merge_lses,
-                                                     c.expected.at("output").to(c.dtype), c.expected.at("logsumexp"),
-                                                     c.grad_result, c.grad_lse);
-      for (std::size_t i = 0; i < g.outputs.size(); ++i) {
-        ours[fmt::format("grad_output_{}", i)] = g.outputs[i];
-        ours[fmt::format("grad_logsumexp_{}", i)] = g.lses[i];
-      }
+  } else {
+    fail("case '{}': unknown op '{}'", c.name, c.op);
+  }
+  return ours;
+}
+
+std::map<std::string, Tensor> run_split_backward(Backend& backend, const SplitCase& c) {
+  if (!c.has_backward()) fail("case '{}': no backward (the case has no gradient of its result)", c.name);
+  std::map<std::string, Tensor> ours;
+  if (c.op == "na_qk") {
+    const SplitQKGrads g = na_qk_backward(backend, c.params, c.qk, c.grad_result);
+    ours["grad_query"] = g.query;
+    ours["grad_key"] = g.key;
+    if (g.rpb.defined()) ours["grad_rpb"] = g.rpb;
+    if (g.additional_key.defined()) ours["grad_additional_key"] = g.additional_key;
+  } else if (c.op == "na_av") {
+    const SplitAVGrads g = na_av_backward(backend, c.params, c.av, c.grad_result);
+    ours["grad_attention"] = g.attention;
+    ours["grad_value"] = g.value;
+    if (g.additional_value.defined()) ours["grad_additional_value"] = g.additional_value;
+  } else if (c.op == "merge") {
+    // Fed the case's own merged output and logsumexp, so forward error cannot leak in.
+    const MergeGrads g = merge_attentions_backward(backend, c.merge_outputs, c.merge_lses,
+                                                   c.expected.at("output").to(c.dtype), c.expected.at("logsumexp"),
+                                                   c.grad_result, c.grad_lse);
+    for (std::size_t i = 0; i < g.outputs.size(); ++i) {
+      ours[fmt::format("grad_output_{}", i)] = g.outputs[i];
+      ours[fmt::format("grad_logsumexp_{}", i)] = g.lses[i];
     }
   } else {
     fail("case '{}': unknown op '{}'", c.name, c.op);
@@ -174,7 +195,21 @@ std::map<std::string, Tensor> run_split_case(Backend& backend, const SplitCase& 
   return ours;
 }
 
-void write_split_case(const h5::Group& root, const SplitCase& c, const std::string& producer_backend) {
+std::string why_backward_unsupported(const Backend& backend, const SplitCase& c) {
+  if (c.op == "na_qk") return unsupported_reason(backend, Op::qk_backward, validate_qk(c.params, c.qk));
+  if (c.op == "na_av") return unsupported_reason(backend, Op::av_backward, validate_av(c.params, c.av));
+  // merge has no NA problem: supported when implemented.
+  if (c.op == "merge") return unsupported_reason(backend, Op::merge_backward, Problem{});
+  fail("case '{}': unknown op '{}'", c.name, c.op);
+}
+
+std::map<std::string, Tensor> run_split_case(Backend& backend, const SplitCase& c) {
+  std::map<std::string, Tensor> ours = run_split_forward(backend, c);
+  if (c.has_backward()) ours.merge(run_split_backward(backend, c));
+  return ours;
+}
+
+void write_split_case(const h5::Group& root, const SplitCase& c, const std::string& producer_backend, bool compress) {
   if (!is_split_case_op(c.op)) fail("case '{}': unknown op '{}' (expected na_qk, na_av or merge)", c.name, c.op);
   const h5::Group g = root.create_group(c.name);
   g.write_attribute("op", c.op);
@@ -202,11 +237,11 @@ void write_split_case(const h5::Group& root, const SplitCase& c, const std::stri
     }
   }
   for (const auto& [ds, t] : inputs) {
-    if (t.defined()) g.write_dataset(ds, t);
+    if (t.defined()) g.write_dataset(ds, t, compress);
   }
   for (const auto& [ds, t] : c.expected) {
     const bool is_lse = ds.rfind("logsumexp", 0) == 0 || ds.rfind("grad_logsumexp", 0) == 0;
-    g.write_dataset(ds, is_lse ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32));
+    g.write_dataset(ds, is_lse ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32), compress);
   }
 }
 

@@ -1,7 +1,7 @@
 // Cases of the split ops ("na_qk", "na_av", as in ../shared/natten-refs/README.md "Split ops") and
 // of merge_attentions ("merge", defined by this project) in a natten-ref v1 file: loading them into
 // library tensors (heads-last, the case's dtype), running them on a backend, and writing them.
-// SPLIT_FORMAT.md beside this file documents the schema.
+// apps/natten-check/FORMAT.md documents the schema.
 #pragma once
 
 #include <map>
@@ -30,7 +30,7 @@ struct SplitCase {
   // undefined when the case has no backward. merge may also give grad_logsumexp.
   Tensor grad_result;
   Tensor grad_lse;
-  // Expected tensors by dataset name, heads-last, float32 (names in SPLIT_FORMAT.md).
+  // Expected tensors by dataset name, heads-last, float32 (names in apps/natten-check/FORMAT.md).
   std::map<std::string, Tensor> expected;
   bool has_backward() const { return grad_result.defined(); }
 };
@@ -46,7 +46,17 @@ SplitCase load_split_case(const h5::Group& root, const std::string& name, std::i
 // backend lacks the op.
 std::map<std::string, Tensor> run_split_case(Backend& backend, const SplitCase& c);
 
+// The two halves of run_split_case, for callers that report a declined backward instead of failing
+// (natten-check): the forward throws Unsupported when the backend lacks the op; the backward needs
+// has_backward(), and why_backward_unsupported says beforehand whether the backend can run it
+// (empty when it can; otherwise natten::unsupported_reason's line).
+std::map<std::string, Tensor> run_split_forward(Backend& backend, const SplitCase& c);
+std::map<std::string, Tensor> run_split_backward(Backend& backend, const SplitCase& c);
+std::string why_backward_unsupported(const Backend& backend, const SplitCase& c);
+
 // Writes a case (heads-last) with its expected tensors; bf16 tensors are stored as float32.
-void write_split_case(const h5::Group& root, const SplitCase& c, const std::string& producer_backend);
+// compress: gzip in chunks (readers must handle both).
+void write_split_case(const h5::Group& root, const SplitCase& c, const std::string& producer_backend,
+                      bool compress = false);
 
 }  // namespace natten

@@ -1,14 +1,36 @@
 #include "natten/parity/case_ops.hpp"
 
+#include <fmt/format.h>
+
 #include "natten/core/error.hpp"
+#include "natten/parity/case_generator.hpp"
 
 namespace natten {
+
+const std::string& ParityCase::name() const {
+  return std::visit([](const auto& c) -> const std::string& { return c.name; }, data);
+}
+const std::string& ParityCase::op_name() const {
+  return std::visit([](const auto& c) -> const std::string& { return c.op; }, data);
+}
+DType ParityCase::dtype() const {
+  return std::visit([](const auto& c) { return c.dtype; }, data);
+}
+const std::map<std::string, Tensor>& ParityCase::expected() const {
+  return std::visit([](const auto& c) -> const std::map<std::string, Tensor>& { return c.expected; }, data);
+}
+
 namespace {
 
-// Fused "na": forward (output, logsumexp) and, when the case has grads, backward. The backward is
-// fed the reference's own output and logsumexp, so a forward error cannot leak into the gradient
+const char* parts_checked(bool backward) { return backward ? "forward+backward" : "forward"; }
+
+// ---- "na": fused neighborhood attention -------------------------------------------------------
+
+// Forward (output, logsumexp) and, when the case has grads, backward. The backward is fed the
+// reference's own output and logsumexp, so a forward error cannot leak into the gradient
 // comparison: each tensor is checked against upstream in isolation.
-OpOutputs compute_fused(Backend& backend, const RefCase& c) {
+OpOutputs compute_fused(Backend& backend, const ParityCase& pc) {
+  const RefCase& c = std::get<RefCase>(pc.data);
   OpOutputs out;
   const ForwardResult fwd = na_forward(backend, c.params, c.inputs);
   out.tensors["output"] = fwd.output;
@@ -33,15 +55,80 @@ OpOutputs compute_fused(Backend& backend, const RefCase& c) {
   return out;
 }
 
-std::string describe_fused(const RefCase& c) {
+std::string describe_fused(const ParityCase& pc) {
+  const RefCase& c = std::get<RefCase>(pc.data);
   const Problem p = validate_forward(c.params, c.inputs);
-  return fmt::format("{} layout={} {}", p.str(), c.layout, c.has_backward() ? "forward+backward" : "forward");
+  return fmt::format("{} layout={} {}", p.str(), c.layout, parts_checked(c.has_backward()));
 }
 
-// Add new ops here (issue 6: "na_qk", "na_av", "merge").
+ParityCase load_fused(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
+  return {find_case_op("na"), load_ref_case(root, name, max_elements)};
+}
+
+ParityCase generate_fused(const CaseConfig& cfg, Backend& backend) {
+  return {find_case_op("na"), generate_ref_case(cfg, backend)};
+}
+
+void write_fused(const h5::Group& root, const ParityCase& c, const std::string& producer, bool compress) {
+  write_ref_case(root, std::get<RefCase>(c.data), producer, compress);
+}
+
+// ---- "na_qk", "na_av", "merge" (split_case.hpp) -----------------------------------------------
+
+// Forward, then the backward unless the backend declines it (reported, as for the fused op). The
+// merge backward is fed the case's own merged output and logsumexp.
+OpOutputs compute_split(Backend& backend, const ParityCase& pc) {
+  const SplitCase& c = std::get<SplitCase>(pc.data);
+  OpOutputs out;
+  out.tensors = run_split_forward(backend, c);
+  if (!c.has_backward()) return out;
+  const std::string why = why_backward_unsupported(backend, c);
+  if (!why.empty()) {
+    out.not_run.push_back("backward: " + why);
+    return out;
+  }
+  out.tensors.merge(run_split_backward(backend, c));
+  return out;
+}
+
+std::string describe_split(const ParityCase& pc) {
+  const SplitCase& c = std::get<SplitCase>(pc.data);
+  std::string what;
+  if (c.op == "na_qk") {
+    what = fmt::format("{} {}", validate_qk(c.params, c.qk).str(), c.qk.rpb.defined() ? "rpb" : "no-rpb");
+  } else if (c.op == "na_av") {
+    what = validate_av(c.params, c.av).str();
+  } else {
+    const MergeProblem m = validate_merge(c.merge_outputs, c.merge_lses);
+    what = fmt::format("parts={} output={} {}", m.parts, shape_str(m.output_shape), dtype_name(m.dtype));
+    if (c.grad_lse.defined()) what += " grad_logsumexp";
+  }
+  return fmt::format("{} layout={} {}", what, c.layout, parts_checked(c.has_backward()));
+}
+
+ParityCase load_split(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
+  SplitCase c = load_split_case(root, name, max_elements);
+  const CaseOp* op = find_case_op(c.op);
+  return {op, std::move(c)};
+}
+
+ParityCase generate_split(const CaseConfig& cfg, Backend& backend) {
+  return {find_case_op(cfg.op), generate_split_case(cfg, backend)};
+}
+
+void write_split(const h5::Group& root, const ParityCase& c, const std::string& producer, bool compress) {
+  write_split_case(root, std::get<SplitCase>(c.data), producer, compress);
+}
+
 const CaseOp kOps[] = {
-    {"na", "fused neighborhood attention: output, logsumexp, and grads when present", &load_ref_case,
-     &compute_fused, &describe_fused},
+    {"na", "fused neighborhood attention: output, logsumexp, and grads when present", &load_fused, &compute_fused,
+     &describe_fused, &generate_fused, &write_fused},
+    {"na_qk", "split qk (upstream 0.14-0.17): attention logits with optional rpb, and grad query/key/rpb",
+     &load_split, &compute_split, &describe_split, &generate_split, &write_split},
+    {"na_av", "split av (upstream 0.14-0.17): attention weights times values, and grad attention/value",
+     &load_split, &compute_split, &describe_split, &generate_split, &write_split},
+    {"merge", "merge_attentions: outputs over disjoint key sets merged by logsumexp, and its backward",
+     &load_split, &compute_split, &describe_split, &generate_split, &write_split},
 };
 
 }  // namespace
@@ -59,11 +146,17 @@ std::string known_case_ops() {
   return s;
 }
 
-RefCase load_case(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
+ParityCase load_case(const h5::Group& root, const std::string& name, std::int64_t max_elements) {
   const std::string op = read_case_op(root, name);
   const CaseOp* entry = find_case_op(op);
   if (entry == nullptr) fail("case '{}': unsupported op '{}' (this natten-check knows: {})", name, op, known_case_ops());
   return entry->load(root, name, max_elements);
+}
+
+const CaseOp& case_op_for(const CaseConfig& cfg) {
+  const CaseOp* op = find_case_op(cfg.op);
+  if (op == nullptr) fail("case [{}]: op '{}' has no entry in the op table (known: {})", cfg.name, cfg.op, known_case_ops());
+  return *op;
 }
 
 }  // namespace natten
