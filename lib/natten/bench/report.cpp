@@ -34,8 +34,11 @@ Json axes_json(const Problem& p, const T& v) {
   return a;
 }
 
-Json problem_json(const Problem& p, std::uint64_t seed) {
+Json problem_json(const CaseResult& r) {
+  const Problem& p = r.problem;
   Json j = Json::object();
+  j.set("op", r.case_op);
+  if (!r.op_detail.empty()) j.set("op_detail", r.op_detail);
   j.set("rank", p.rank());
   j.set("input_size", axes_json(p, p.spatial));
   j.set("batch", p.batch);
@@ -50,7 +53,7 @@ Json problem_json(const Problem& p, std::uint64_t seed) {
   j.set("dtype", short_dtype(p.dtype));
   j.set("add_kv", p.extra_kv);
   j.set("scale", p.scale);
-  j.set("seed", std::to_string(seed));  // a string: JSON numbers lose 64-bit integers
+  j.set("seed", std::to_string(r.seed));  // a string: JSON numbers lose 64-bit integers
   return j;
 }
 
@@ -63,8 +66,8 @@ Json result_json(const CaseResult& r) {
   j.set("op", r.op);
   j.set("status", std::string(status_name(r.status)));
   if (!r.detail.empty()) j.set("detail", r.detail);
-  j.set("problem", problem_json(r.problem, r.seed));
-  j.set("problem_str", r.problem.str());
+  j.set("problem", problem_json(r));
+  j.set("problem_str", r.problem_str);
   if (!r.kernel.empty()) j.set("kernel", r.kernel);
   j.set("threads", r.threads);
   j.set("flops", r.flops);
@@ -179,7 +182,8 @@ std::string problem_label(const Problem& p) {
   const auto all_one = [&](const std::array<int, kMaxRank>& v) {
     return std::all_of(v.begin(), v.begin() + p.rank(), [](int x) { return x == 1; });
   };
-  std::string s = fmt::format("{} k{}", spatial_str(p), axes_str(p, p.params.kernel));
+  std::string s = spatial_str(p);
+  if (p.params.kernel[0] > 0) s += " k" + axes_str(p, p.params.kernel);  // merge has no window
   if (!all_one(p.params.stride)) s += " s" + axes_str(p, p.params.stride);
   if (!all_one(p.params.dilation)) s += " d" + axes_str(p, p.params.dilation);
   bool any_causal = false;
@@ -209,7 +213,7 @@ const std::vector<Column>& columns() {
   static const std::vector<Column> cols = {
       {"case", false},   {"problem", false}, {"backend", false}, {"op", false},     {"median", true},
       {"min", true},     {"p10..p90", true}, {"noise", true},    {"reps", true},    {"GFLOP/s", true},
-      {"% peak", true},  {"vs ref", true},   {"check", false},
+      {"GB/s", true},    {"% peak", true},   {"vs ref", true},   {"check", false},
   };
   return cols;
 }
@@ -223,9 +227,10 @@ std::string check_cell(const CaseResult& r) {
 }
 
 std::vector<std::string> row_cells(const CaseResult& r) {
-  std::vector<std::string> c = {r.case_name, problem_label(r.problem), r.backend, r.op};
+  const std::string label = problem_label(r.problem) + (r.op_detail.empty() ? "" : " " + r.op_detail);
+  std::vector<std::string> c = {r.case_name, label, r.backend, r.op};
   if (r.status != Status::timed) {
-    const std::string what = r.status == Status::unsupported ? "unsupported" : "FAILED";
+    const std::string what = r.status == Status::unsupported ? "skip" : "FAILED";
     c.push_back(what + ": " + r.detail);
     return c;
   }
@@ -236,6 +241,7 @@ std::vector<std::string> row_cells(const CaseResult& r) {
   c.push_back(fmt::format("{:.1f}%{}", 100.0 * t.rel_noise, r.warnings.empty() ? "" : "!"));
   c.push_back(fmt::format("{}", t.count * r.batch));
   c.push_back(fmt::format("{:.3g}", r.gflops));
+  c.push_back(fmt::format("{:.3g}", r.gbps));  // the figure of merit of memory-bound ops (merge)
   c.push_back(r.peak_gflops > 0 ? fmt::format("{:.1f}%", r.pct_peak) : "-");
   c.push_back(r.speedup_vs_reference ? fmt::format("{:.3g}x", *r.speedup_vs_reference) : "-");
   c.push_back(check_cell(r));

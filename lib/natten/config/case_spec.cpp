@@ -132,6 +132,37 @@ const std::vector<KeyDef>& key_table() {
          s.backend = Setting<std::vector<std::string>>{names, o};
        }},
       {"threads", nullptr, int_setter<int>(&CaseSettings::threads, 0, 4096)},
+      {"op", nullptr,
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
+         const std::string t(trim(v));
+         if (std::find(case_ops().begin(), case_ops().end(), t) == case_ops().end())
+           fail("{}: '{}' is not an op (na, na_qk, na_av, merge or varlen)", l, v);
+         s.op = Setting<std::string>{t, o};
+       }},
+      {"rpb", nullptr,
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
+         s.rpb = Setting<bool>{parse_bool(v, l), o};
+       }},
+      {"parts", nullptr, int_setter<int>(&CaseSettings::parts, 2, 1024)},
+      {"varlen_sizes", nullptr,
+       [](CaseSettings& s, std::string_view v, const std::string& o, const std::string& l) {
+         std::vector<std::vector<std::int64_t>> samples;
+         std::string_view rest = v;
+         while (true) {
+           const std::size_t semi = rest.find(';');
+           std::string sample(trim(rest.substr(0, semi)));
+           if (sample.empty()) fail("{}: empty sample in '{}' (samples are separated by ';')", l, v);
+           std::replace(sample.begin(), sample.end(), 'x', ',');
+           samples.push_back(parse_int_list<std::int64_t>(sample, 1, kMaxExtent, l));
+           if (semi == std::string_view::npos) break;
+           rest.remove_prefix(semi + 1);
+         }
+         for (const auto& e : samples) {
+           if (e.size() != samples[0].size())
+             fail("{}: samples of '{}' have different numbers of axes", l, v);
+         }
+         s.varlen_sizes = Setting<std::vector<std::vector<std::int64_t>>>{samples, o};
+       }},
   };
   return table;
 }
@@ -177,6 +208,21 @@ void set_key(CaseSettings& s, std::string_view key, std::string_view value, cons
   fail("{}: unknown key '{}' (known: {})", origin, key, known);
 }
 
+const std::vector<std::string>& case_ops() {
+  static const std::vector<std::string> ops = {"na", "na_qk", "na_av", "merge", "varlen"};
+  return ops;
+}
+
+void mark_inherited(CaseSettings& s) {
+  const auto mark = [](auto& setting) {
+    if (setting) setting->inherited = true;
+  };
+  mark(s.rank), mark(s.input_size), mark(s.batch), mark(s.heads), mark(s.heads_kv), mark(s.dim);
+  mark(s.window_size), mark(s.stride), mark(s.dilation), mark(s.causal), mark(s.dtype), mark(s.add_kv);
+  mark(s.backward), mark(s.seed), mark(s.backend), mark(s.threads), mark(s.op), mark(s.rpb), mark(s.parts);
+  mark(s.varlen_sizes);
+}
+
 void merge_settings(CaseSettings& b, const CaseSettings& o) {
   take(b.rank, o.rank);
   take(b.input_size, o.input_size);
@@ -194,6 +240,10 @@ void merge_settings(CaseSettings& b, const CaseSettings& o) {
   take(b.seed, o.seed);
   take(b.backend, o.backend);
   take(b.threads, o.threads);
+  take(b.op, o.op);
+  take(b.rpb, o.rpb);
+  take(b.parts, o.parts);
+  take(b.varlen_sizes, o.varlen_sizes);
 }
 
 std::vector<CaseDef> cases_from_ini(const natten::IniFile& ini) {
@@ -213,6 +263,7 @@ std::vector<CaseDef> cases_from_ini(const natten::IniFile& ini) {
     }
     seen_case = true;
     CaseSettings merged = defaults;
+    mark_inherited(merged);
     merge_settings(merged, s);
     cases.push_back({sec.name, at(sec.line), merged});
   }
@@ -235,37 +286,116 @@ std::uint64_t name_seed(const std::string& name) {
   return h;
 }
 
+// A setting that means nothing for the case's op: an error when the case sets it, ignored when
+// it is inherited. Returns whether it is set and applies.
+template <typename T>
+bool applies(const std::optional<Setting<T>>& s, const char* key, bool applies_to_op, const std::string& op) {
+  if (!s) return false;
+  if (applies_to_op) return true;
+  if (!s->inherited) fail("{}: does not apply to op {}", label_of(s->origin, key), op);
+  return false;
+}
+
+// merge takes no window and is no NA problem: its parts are [B, *S, heads, dim] with logsumexps.
+void check_merge_size(const ProblemSpec& spec, int parts) {
+  double elements = static_cast<double>(spec.batch) * spec.heads_q * spec.dim * parts;
+  for (int a = 0; a < spec.params.rank; ++a) elements *= static_cast<double>(spec.spatial[static_cast<std::size_t>(a)]);
+  if (elements > static_cast<double>(kMaxElements))
+    fail("{} parts of {:.3g} elements exceed the {} elements a case may hold", parts, elements / parts, kMaxElements);
+}
+
 ResolvedCase resolve_unprefixed(const CaseDef& def) {
   const CaseSettings& s = def.settings;
-  if (!s.input_size) fail("input_size is required");
-  if (!s.window_size) fail("window_size is required");
-  const int rank = static_cast<int>(s.input_size->value.size());
-  if (s.rank && s.rank->value != rank)
-    fail("{}: {} does not match input_size ({} given at {})", label_of(s.rank->origin, "rank"), s.rank->value,
-         join_axes(s.input_size->value), s.input_size->origin);
-
   ResolvedCase rc;
   rc.name = def.name;
   rc.origin = def.origin;
+  if (s.op) rc.op = s.op->value;
+  const bool merge = rc.op == "merge", varlen = rc.op == "varlen";
+  const bool windowed = !merge;
+  applies(s.window_size, "window_size", windowed, rc.op);
+  const bool has_stride = applies(s.stride, "stride", windowed, rc.op);
+  const bool has_dilation = applies(s.dilation, "dilation", windowed, rc.op);
+  const bool has_causal = applies(s.causal, "causal", windowed, rc.op);
+  const bool has_heads_kv = applies(s.heads_kv, "heads_kv", windowed, rc.op);
+  const bool has_add_kv = applies(s.add_kv, "add_kv", windowed, rc.op);
+  if (applies(s.rpb, "rpb", rc.op == "na_qk", rc.op)) rc.rpb = s.rpb->value;
+  if (applies(s.parts, "parts", merge, rc.op)) rc.parts = s.parts->value;
+  const bool has_varlen = applies(s.varlen_sizes, "varlen_sizes", varlen, rc.op);
+  if (varlen && !has_varlen) fail("varlen_sizes is required for op varlen");
+
+  std::vector<std::int64_t> size;
+  if (s.input_size) size = s.input_size->value;
+  if (has_varlen) {
+    const auto& samples = s.varlen_sizes->value;
+    const std::string& where = label_of(s.varlen_sizes->origin, "varlen_sizes");
+    if (size.empty()) {
+      size = samples[0];
+      for (const auto& e : samples) {
+        for (std::size_t a = 0; a < size.size(); ++a) size[a] = std::max(size[a], e[a]);
+      }
+    }
+    if (samples[0].size() != size.size())
+      fail("{}: samples have {} axes but input_size {} has {}", where, samples[0].size(), join_axes(size), size.size());
+    for (std::size_t b = 0; b < samples.size(); ++b) {
+      for (std::size_t a = 0; a < size.size(); ++a) {
+        if (samples[b][a] > size[a])
+          fail("{}: sample {} ({}) exceeds the padded input_size {}", where, b, join_axes(samples[b]), join_axes(size));
+      }
+    }
+    if (s.batch && s.batch->value != static_cast<std::int64_t>(samples.size()))
+      fail("{}: {} does not match the {} samples of varlen_sizes", label_of(s.batch->origin, "batch"), s.batch->value,
+           samples.size());
+  }
+  if (size.empty()) fail("input_size is required");
+  if (windowed && !s.window_size) fail("window_size is required");
+  const int rank = static_cast<int>(size.size());
+  if (s.rank && s.rank->value != rank)
+    fail("{}: {} does not match input_size ({} given at {})", label_of(s.rank->origin, "rank"), s.rank->value,
+         join_axes(size), s.input_size ? s.input_size->origin : s.varlen_sizes->origin);
+
   ProblemSpec& spec = rc.spec;
   spec.params = NAParams::uniform(rank, 2);
-  for (int a = 0; a < rank; ++a) spec.spatial[static_cast<std::size_t>(a)] = s.input_size->value[static_cast<std::size_t>(a)];
-  per_axis(s.window_size, "window_size", rank, [&](int a, int v) { spec.params.kernel[static_cast<std::size_t>(a)] = v; });
-  per_axis(s.stride, "stride", rank, [&](int a, int v) { spec.params.stride[static_cast<std::size_t>(a)] = v; });
-  per_axis(s.dilation, "dilation", rank, [&](int a, int v) { spec.params.dilation[static_cast<std::size_t>(a)] = v; });
-  per_axis(s.causal, "causal", rank, [&](int a, bool v) { spec.params.causal[static_cast<std::size_t>(a)] = v; });
+  for (int a = 0; a < rank; ++a) spec.spatial[static_cast<std::size_t>(a)] = size[static_cast<std::size_t>(a)];
+  if (windowed)
+    per_axis(s.window_size, "window_size", rank, [&](int a, int v) { spec.params.kernel[static_cast<std::size_t>(a)] = v; });
+  if (has_stride)
+    per_axis(s.stride, "stride", rank, [&](int a, int v) { spec.params.stride[static_cast<std::size_t>(a)] = v; });
+  if (has_dilation)
+    per_axis(s.dilation, "dilation", rank, [&](int a, int v) { spec.params.dilation[static_cast<std::size_t>(a)] = v; });
+  if (has_causal)
+    per_axis(s.causal, "causal", rank, [&](int a, bool v) { spec.params.causal[static_cast<std::size_t>(a)] = v; });
   spec.batch = s.batch ? s.batch->value : 1;
+  if (has_varlen) spec.batch = static_cast<std::int64_t>(s.varlen_sizes->value.size());
   spec.heads_q = s.heads ? s.heads->value : 4;
-  spec.heads_kv = s.heads_kv ? s.heads_kv->value : spec.heads_q;
+  spec.heads_kv = has_heads_kv ? s.heads_kv->value : spec.heads_q;
   spec.dim = s.dim ? s.dim->value : 32;
   spec.dim_v = spec.dim;
   spec.dtype = s.dtype ? s.dtype->value : DType::f32;
-  spec.extra_kv = s.add_kv ? s.add_kv->value : 0;
+  spec.extra_kv = has_add_kv ? s.add_kv->value : 0;
   rc.backward = s.backward && s.backward->value;
   rc.seed = s.seed ? s.seed->value : name_seed(def.name);
   if (s.backend) rc.backends = s.backend->value;
   if (s.threads) rc.threads = s.threads->value;
+  if (merge) {
+    check_merge_size(spec, rc.parts);
+    return rc;
+  }
   make_problem(spec);  // validates; throws Error naming the argument
+  if (has_varlen) {
+    for (const auto& e : s.varlen_sizes->value) {
+      Extent x{1, 1, 1};
+      for (std::size_t a = 0; a < e.size(); ++a) x[a] = e[a];
+      rc.varlen_sizes.push_back(x);
+      ProblemSpec one = spec;
+      one.batch = 1;
+      one.spatial = x;
+      try {
+        make_problem(one);
+      } catch (const Error& err) {
+        fail("varlen sample {}: {}", join_axes(e), err.what());
+      }
+    }
+  }
   return rc;
 }
 

@@ -11,6 +11,12 @@
 //   add_kv        number of additional KV tokens (0 = none)
 //   backward      true/false: also run the backward pass
 //   seed          input generator seed (default: FNV-1a hash of the case name)
+//   op            na (fused, default) | na_qk | na_av | merge | varlen
+//   rpb           na_qk: true/false, with a relative positional bias (default false)
+//   parts         merge: number of partial results merged, 2..1024 (default 2)
+//   varlen_sizes  varlen: one extent per sample, samples separated by ';', axes by 'x' or ','
+//                 e.g. 48x48;64x64 (batch = number of samples; input_size, when given, is the
+//                 padded extent and must hold every sample, else it is the per-axis maximum)
 //   backend       natten-bench: a backend name, a comma list, or "all" (every available one)
 //   threads       natten-bench: CPU worker threads, 0 = all usable cores
 // Every value is parsed strictly ("7x", "" or "-1" are errors); an error names where the setting
@@ -25,6 +31,7 @@
 
 #include "natten/io/ini.hpp"
 #include "natten/core/problem.hpp"
+#include "natten/core/varlen.hpp"
 
 namespace natten::config {
 
@@ -32,6 +39,9 @@ template <typename T>
 struct Setting {
   T value{};
   std::string origin;  // "configs/x.ini:12" or "--window-size"
+  // From [defaults] or a built-in suite rather than the case itself: an op the key does not
+  // apply to ignores it instead of rejecting it (one [defaults] serves cases of every op).
+  bool inherited = false;
 };
 
 // One case's settings; unset ones take defaults when resolved. Layers merge by override.
@@ -48,7 +58,16 @@ struct CaseSettings {
   std::optional<Setting<std::uint64_t>> seed;
   std::optional<Setting<std::vector<std::string>>> backend;
   std::optional<Setting<int>> threads;
+  std::optional<Setting<std::string>> op;
+  std::optional<Setting<bool>> rpb;
+  std::optional<Setting<int>> parts;
+  std::optional<Setting<std::vector<std::vector<std::int64_t>>>> varlen_sizes;
 };
+
+// The values of the `op` key: na (fused), na_qk, na_av, merge, varlen.
+const std::vector<std::string>& case_ops();
+// Marks every setting of `s` inherited (see Setting::inherited).
+void mark_inherited(CaseSettings& s);
 
 // The accepted keys, canonical names first (aliases resolve to them).
 const std::vector<std::string>& known_keys();
@@ -77,6 +96,11 @@ struct ResolvedCase {
   std::uint64_t seed = 0;
   std::vector<std::string> backends;  // empty: the application's default
   std::optional<int> threads;         // unset: the application's default
+  std::string op = "na";              // na | na_qk | na_av | merge | varlen
+  bool rpb = false;                   // na_qk: with a relative positional bias
+  int parts = 2;                      // merge: number of parts
+  // varlen: per-sample extents (spec.spatial is the padded extent, spec.batch their count).
+  std::vector<Extent> varlen_sizes;
 };
 
 // Fills defaults (batch 1, heads 4, heads_kv = heads, dim 32, stride 1, dilation 1, not causal,
