@@ -344,3 +344,77 @@ TEST(BenchOps, ExitCodes) {
 
 }  // namespace
 }  // namespace natten
+
+namespace natten {
+namespace {
+
+// A stand-in for a GPU backend: delegates to the reference backend and reports a device time of
+// its own per call (as the Metal backend reports command-buffer GPU time), or none every
+// `gap`-th call.
+class DeviceTimed final : public Backend {
+ public:
+  DeviceTimed(double seconds, int gap) : seconds_(seconds), gap_(gap) {}
+  std::string name() const override { return "gpu"; }
+  std::string description() const override { return "test double"; }
+  std::string why_unsupported(Op, const Problem&) const override { return ""; }
+  void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    ref_->forward(p, in, out, lse);
+    ++calls_;
+  }
+  void backward(const Problem& p, const NAInputs& in, const Tensor& out, const Tensor& lse, const Tensor& d_out,
+                Gradients& g) override {
+    ref_->backward(p, in, out, lse, d_out, g);
+    ++calls_;
+  }
+  std::optional<double> last_device_seconds() const override {
+    if (gap_ > 0 && calls_ % gap_ == 0) return std::nullopt;
+    return seconds_ * (calls_ % 2 ? 1.0 : 3.0);  // alternating 1x and 3x: a spread to summarize
+  }
+
+ private:
+  std::unique_ptr<Backend> ref_ = make_backend("reference");
+  double seconds_;
+  int gap_;
+  long calls_ = 0;
+};
+
+TEST(BenchDeviceTime, RecordedBesideWallTime) {
+  auto c = resolve_text("[tiny]\ninput_size = 6,5\nk = 3\nheads = 2\ndim = 4\nthreads = 1\nbackend = gpu\n")[0];
+  bench::Options o = quick();
+  o.policy.min_reps = 6;
+  o.policy.max_time = 0.05;
+  const auto run = [&](int gap) {
+    return bench::run_cases({c}, o, [gap](std::string_view) -> std::unique_ptr<Backend> {
+      return std::make_unique<DeviceTimed>(1e-3, gap);
+    });
+  };
+  const bench::RunReport rep = run(0);
+  const bench::CaseResult& r = rep.results.at(0);
+  ASSERT_EQ(r.status, bench::Status::timed) << r.detail;
+  ASSERT_TRUE(r.device_time.has_value());
+  EXPECT_EQ(r.device_time->count, r.time.count);  // one device sample per wall sample
+  // Samples are 1 ms or 3 ms per call (or their mean over a batch): the statistics say so.
+  EXPECT_GE(r.device_time->min, 1e-3 - 1e-12);
+  EXPECT_LE(r.device_time->max, 3e-3 + 1e-12);
+  EXPECT_GT(r.device_time->max, r.device_time->min);
+  const bench::Json j = bench::report_json(rep);
+  const bench::Json& res = j.at("results", "").elements().at(0);
+  EXPECT_DOUBLE_EQ(res.at("device_time_s", "").at("median", "").as_number(""), r.device_time->median);
+  EXPECT_FALSE(res.at("device_rel_noise", "").is_null());
+  const std::string table = bench::report_table(rep);
+  EXPECT_NE(table.find("device"), std::string::npos);
+  EXPECT_NE(table.find(bench::format_seconds(r.device_time->median)), std::string::npos) << table;
+  EXPECT_NE(bench::report_csv(rep).find(",device_median_s,"), std::string::npos);
+
+  // A backend that does not report every call gets no device statistics (and null in JSON).
+  const bench::RunReport partial = run(3);
+  EXPECT_FALSE(partial.results.at(0).device_time.has_value());
+  EXPECT_TRUE(bench::report_json(partial).at("results", "").elements().at(0).at("device_time_s", "").is_null());
+  // CPU backends report none: the column shows '-'.
+  auto cpu = c;
+  cpu.backends = {"reference"};
+  EXPECT_FALSE(bench::run_cases({cpu}, o).results.at(0).device_time.has_value());
+}
+
+}  // namespace
+}  // namespace natten

@@ -46,16 +46,32 @@ struct Step {
 void time_case(Backend& b, Workload& w, bool backward, const Options& o, CaseResult& r, Progress& progress,
                const std::string& label) {
   const std::function<void()> kernel = w.prepare(b, backward);
+  // Device time, where the backend reports it: summed over the calls of a sample, read after
+  // each backend call (GPU backends complete their command buffer within the call).
+  double device_seconds = 0;
+  bool device_known = true;
   const std::function<void()> call = [&] {
-    for (int k = 0; k < o.inject_slowdown; ++k) kernel();
+    for (int k = 0; k < o.inject_slowdown; ++k) {
+      kernel();
+      const std::optional<double> d = b.last_device_seconds();
+      device_known = device_known && d.has_value();
+      if (d) device_seconds += *d;
+    }
     b.synchronize();
+  };
+  const DeviceReader device = [&]() -> std::optional<double> {
+    const std::optional<double> d = device_known ? std::optional<double>(device_seconds) : std::nullopt;
+    device_seconds = 0;
+    device_known = true;
+    return d;
   };
   const Measurement m = measure(call, o.policy, [&](const Measurement& now) {
     const Summary s = summarize(now.samples);
     progress.status(fmt::format("{} timing: {} samples, median {}, noise {:.1f}%", label, now.samples.size(),
                                 format_seconds(s.median), 100.0 * s.rel_noise));
-  });
+  }, device);
   r.time = summarize(m.samples);
+  if (!m.device_samples.empty()) r.device_time = summarize(m.device_samples);
   r.batch = m.batch;
   r.warmup_calls = m.warmup_calls;
   r.sampling_seconds = m.sampling_seconds;
@@ -139,8 +155,10 @@ CaseResult run_one(const config::ResolvedCase& spec, Workload& w, Backend& b, bo
   }
   derive(r, peaks, o);
   for (const std::string& warning : r.warnings) progress.warn(fmt::format("{}: {}", who, warning));
-  progress.done(fmt::format("{}: median {} ({} samples), {:.3g} GFLOP/s, {:.3g} GB/s, {:.1f}% of peak", label,
-                            format_seconds(r.time.median), r.time.count, r.gflops, r.gbps, r.pct_peak));
+  progress.done(fmt::format("{}: median {} ({} samples{}), {:.3g} GFLOP/s, {:.3g} GB/s, {:.1f}% of peak", label,
+                            format_seconds(r.time.median), r.time.count,
+                            r.device_time ? ", device " + format_seconds(r.device_time->median) : "", r.gflops,
+                            r.gbps, r.pct_peak));
   return r;
 }
 

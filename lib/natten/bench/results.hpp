@@ -44,7 +44,10 @@ struct CaseResult {
 
   double flops = 0;  // exact, see flops.hpp
   double bytes = 0;  // compulsory traffic, see flops.hpp
-  Summary time;      // seconds per call
+  Summary time;      // seconds per call (wall clock)
+  // Device seconds per call (Backend::last_device_seconds(): GPU command-buffer time), when the
+  // backend reports it for every timed call.
+  std::optional<Summary> device_time;
   int batch = 1;     // calls per sample
   std::int64_t warmup_calls = 0;
   double sampling_seconds = 0;
