@@ -29,6 +29,7 @@ std::string always_available() { return {}; }
 // Registry order is preference order: the reference backend first (it is the oracle).
 const Entry kEntries[] = {
     {"reference", "plain loops accumulating in double: the oracle", &make_reference_backend, &always_available},
+    {"cpu", "fused SIMD kernels (Highway runtime dispatch), multithreaded", &make_cpu_backend, &always_available},
 };
 
 const Entry* find(std::string_view name) {

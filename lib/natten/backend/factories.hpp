@@ -10,5 +10,6 @@
 namespace natten {
 
 std::unique_ptr<Backend> make_reference_backend();
+std::unique_ptr<Backend> make_cpu_backend();  // backend/cpu/cpu_backend.cpp
 
 }  // namespace natten
