@@ -42,18 +42,14 @@ void run_backward(const Problem& p, const NAInputs& in, const Tensor& out, const
 
   const TilePlan queries(p, TileSide::queries);
   const std::int64_t qt = queries.spatial_tiles();
-  parallel_for(p.batch * p.heads_kv * qt, w.threads, [&](std::int64_t unit, int thread) {
-    const std::int64_t bh = unit / qt;
-    backward_query_unit(p.dtype, args, queries.unit(unit % qt), bh / p.heads_kv, static_cast<int>(bh % p.heads_kv),
-                        ws(thread));
+  parallel_for(p.batch * qt, w.threads, [&](std::int64_t unit, int thread) {
+    backward_query_unit(p.dtype, args, queries.unit(unit % qt), unit / qt, ws(thread));
   });
 
   const TilePlan keys(p, TileSide::keys);
   const std::int64_t kt = keys.spatial_tiles();
-  parallel_for(p.batch * p.heads_kv * kt, w.threads, [&](std::int64_t unit, int thread) {
-    const std::int64_t bh = unit / kt;
-    backward_key_unit(p.dtype, args, keys.unit(unit % kt), bh / p.heads_kv, static_cast<int>(bh % p.heads_kv),
-                      ws(thread));
+  parallel_for(p.batch * kt, w.threads, [&](std::int64_t unit, int thread) {
+    backward_key_unit(p.dtype, args, keys.unit(unit % kt), unit / kt, ws(thread));
   });
 
   if (p.extra_kv > 0) {

@@ -24,23 +24,10 @@ enum Slot {
   kHaloA, kHaloB, kHaloLse, kHaloDelta,   // halo rows (K, V or scaled Q, dO) and per-row stats
   kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
   kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
-  kPairOther, kPairSlot, kSegments, kZero
+  kPairOther, kPairSlot, kSegments, kRuns, kZero
 };
 
-// Pair-count sizing shared by the query and key passes: entries per group and pair capacity.
-struct Grouping {
-  int group;
-  std::size_t pair_cap;
-};
-inline Grouping grouping(const UnitGeom& u, TileSide side, int extra) {
-  const int tile = static_cast<int>(u.tile_size());
-  const int per_entry = max_window_size(u, side) + extra;
-  const int group = std::max(1, std::min(tile, kPairBudget / std::max(per_entry, 1)));
-  return {group, static_cast<std::size_t>(std::max(group * per_entry, kPairBudget))};
-}
-
-template <typename T>
-std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
+inline std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
   const std::array<int, kMaxRank> pos = tile_position(u, index);
   const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
   return (b * e.tokens + token) * heads + head;
@@ -62,74 +49,96 @@ void DeltaRowsT(const BackwardArgs& A, std::int64_t b, std::int64_t first, std::
   }
 }
 
+// Pairs of a whole tile (query windows or key inverse windows), built once per unit and reused by
+// every head, with the runs of entries whose pairs fit the score budget.
+struct TilePairs {
+  int* other;  // halo row of each pair
+  int* slot;   // tile entry of each pair
+  int* seg;    // first pair of each entry, then the total
+  int* run_first;
+  int runs;
+};
+inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int halo, Workspace& ws) {
+  const int tile = static_cast<int>(u.tile_size());
+  const std::size_t cap = static_cast<std::size_t>(tile) * static_cast<std::size_t>(max_window_size(u, side) + extra);
+  TilePairs t{ws.ints(kPairOther, cap), ws.ints(kPairSlot, cap), ws.ints(kSegments, static_cast<std::size_t>(tile) + 1),
+              ws.ints(kRuns, static_cast<std::size_t>(tile) + 1), 0};
+  build_pairs(u, side, 0, tile, extra, halo, t.other, t.slot, t.seg);
+  t.runs = split_runs(t.seg, tile, kPairBudget, t.run_first);
+  return t;
+}
+
+// Calls f(p0, p1) for consecutive passes of at most kPairBudget pairs that never split an entry
+// (except an entry that alone has more pairs than the budget).
+template <class F>
+HWY_INLINE void ForEachPass(const TilePairs& t, F&& f) {
+  for (int r = 0; r < t.runs; ++r) {
+    const int end = t.seg[t.run_first[r + 1]];
+    for (int p0 = t.seg[t.run_first[r]]; p0 < end; p0 += kPairBudget) f(p0, std::min(end, p0 + kPairBudget));
+  }
+}
+
 template <typename T>
-void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int kvh, Workspace& ws) {
+void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
   const Extents& e = A.e;
   const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
   const int halo = static_cast<int>(u.halo_size());
   const int extra = static_cast<int>(e.extra_kv);
   const std::size_t rows = static_cast<std::size_t>(halo + extra);
+  const int tile = static_cast<int>(u.tile_size());
+  const TilePairs tp = BuildTilePairs(u, TileSide::queries, extra, halo, ws);
 
   float* kh = ws.floats(kHaloA, rows * dp);
   float* vh = ws.floats(kHaloB, rows * dvp);
-  LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh);
-  LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh);
-  if (extra > 0) {
-    LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
-    LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
-  }
-
-  const int tile = static_cast<int>(u.tile_size());
-  const Grouping gr = grouping(u, TileSide::queries, extra);
-  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(gr.group) * dp);
-  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(gr.group) * dvp);
-  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(gr.group) * dp);
-  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(gr.group));  // lse, delta per query
+  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(tile) * dp);
+  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(tile) * dvp);
+  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);
+  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(tile));  // lse, delta per query
   float* prob = ws.floats(kProb, kPairBudget);
   float* grad = ws.floats(kGrad, kPairBudget);
   float* pair_lse = ws.floats(kPairLse, kPairBudget);
   float* pair_delta = ws.floats(kPairDelta, kPairBudget);
-  int* pair_key = ws.ints(kPairOther, gr.pair_cap);
-  int* pair_query = ws.ints(kPairSlot, gr.pair_cap);
-  int* seg = ws.ints(kSegments, static_cast<std::size_t>(gr.group) + 1);
   float* zero = ws.floats(kZero, std::max(dp, dvp));
   ZeroRows(zero, std::max(dp, dvp));
 
   const auto* query = static_cast<const T*>(A.query);
   const auto* d_out = static_cast<const T*>(A.d_output);
   auto* d_query = static_cast<T*>(A.d_query);
-  for (int q0 = 0; q0 < tile; q0 += gr.group) {
-    const int nq = std::min(gr.group, tile - q0);
-    const int np = build_pairs(u, TileSide::queries, q0, nq, extra, halo, pair_key, pair_query, seg);
+  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
+    LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh);
+    LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh);
+    if (extra > 0) {
+      LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
+      LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+    }
     for (int gh = 0; gh < e.group(); ++gh) {
       const int h = kvh * e.group() + gh;
-      for (int s = 0; s < nq; ++s) {
-        const std::int64_t row = TileRow<T>(e, u, b, q0 + s, h, e.heads_q);
+      for (int s = 0; s < tile; ++s) {
+        const std::int64_t row = TileRow(e, u, b, s, h, e.heads_q);
         LoadRow(query + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
         LoadRow(d_out + row * e.dim_v, e.dim_v, 1.0f, dobuf + static_cast<std::size_t>(s) * dvp);
         qstats[2 * s] = A.lse[row];
         qstats[2 * s + 1] = A.delta[row];
       }
-      ZeroRows(dqbuf, static_cast<std::size_t>(nq) * dp);
+      ZeroRows(dqbuf, static_cast<std::size_t>(tile) * dp);
 
-      for (int p0 = 0; p0 < np; p0 += kPairBudget) {
-        const int p1 = std::min(np, p0 + kPairBudget);
-        DotPairs(qbuf, pair_query, kh, pair_key, dp, p0, p1, zero, prob);
-        DotPairs(dobuf, pair_query, vh, pair_key, dvp, p0, p1, zero, grad);
+      ForEachPass(tp, [&](int p0, int p1) {
+        DotPairs(qbuf, tp.slot, kh, tp.other, dp, p0, p1, zero, prob);
+        DotPairs(dobuf, tp.slot, vh, tp.other, dvp, p0, p1, zero, grad);
         for (int i = p0; i < p1; ++i) {
-          pair_lse[i - p0] = qstats[2 * pair_query[i]];
-          pair_delta[i - p0] = qstats[2 * pair_query[i] + 1];
+          pair_lse[i - p0] = qstats[2 * tp.slot[i]];
+          pair_delta[i - p0] = qstats[2 * tp.slot[i] + 1];
         }
         ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
-        for (int s = pair_query[p0]; s <= pair_query[p1 - 1]; ++s) {
-          const int lo = std::max(seg[s], p0);
-          const int hi = std::min(seg[s + 1], p1);
-          AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), pair_key + lo,
+        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
+          const int lo = std::max(tp.seg[s], p0);
+          const int hi = std::min(tp.seg[s + 1], p1);
+          AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo,
                          static_cast<std::size_t>(hi - lo), kh, dp, dp);
         }
-      }
-      for (int s = 0; s < nq; ++s) {
-        const std::int64_t row = TileRow<T>(e, u, b, q0 + s, h, e.heads_q);
+      });
+      for (int s = 0; s < tile; ++s) {
+        const std::int64_t row = TileRow(e, u, b, s, h, e.heads_q);
         StoreRow(dqbuf + static_cast<std::size_t>(s) * dp, e.dim, e.scale, d_query + row * e.dim);
       }
     }
@@ -137,80 +146,66 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int kv
 }
 
 template <typename T>
-void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int kvh, Workspace& ws) {
+void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
   const Extents& e = A.e;
   const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
   const int halo = static_cast<int>(u.halo_size());
-  const int heads = e.group();
   const std::size_t hrows = static_cast<std::size_t>(halo);
-
-  // The queries attending this tile's keys, for every query head of the kv group.
-  float* qh = ws.floats(kHaloA, static_cast<std::size_t>(heads) * hrows * dp);
-  float* doh = ws.floats(kHaloB, static_cast<std::size_t>(heads) * hrows * dvp);
-  float* lseh = ws.floats(kHaloLse, static_cast<std::size_t>(heads) * hrows);
-  float* delh = ws.floats(kHaloDelta, static_cast<std::size_t>(heads) * hrows);
-  for (int gh = 0; gh < heads; ++gh) {
-    const int h = kvh * heads + gh;
-    const std::size_t at = static_cast<std::size_t>(gh) * hrows;
-    LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh + at * dp);
-    LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh + at * dvp);
-    LoadBoxScalars(A.lse, e, u, halo_box(u), b, h, lseh + at);
-    LoadBoxScalars(A.delta, e, u, halo_box(u), b, h, delh + at);
-  }
-
   const int tile = static_cast<int>(u.tile_size());
-  const Grouping gr = grouping(u, TileSide::keys, 0);
-  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(gr.group) * dp);
-  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(gr.group) * dvp);
-  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(gr.group) * dp);
-  float* dvbuf = ws.floats(kGradB, static_cast<std::size_t>(gr.group) * dvp);
+  const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, ws);
+
+  // The queries attending this tile's keys (one query head at a time), and the tile's keys.
+  float* qh = ws.floats(kHaloA, hrows * dp);
+  float* doh = ws.floats(kHaloB, hrows * dvp);
+  float* lseh = ws.floats(kHaloLse, hrows);
+  float* delh = ws.floats(kHaloDelta, hrows);
+  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(tile) * dp);
+  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(tile) * dvp);
+  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);
+  float* dvbuf = ws.floats(kGradB, static_cast<std::size_t>(tile) * dvp);
   float* prob = ws.floats(kProb, kPairBudget);
   float* grad = ws.floats(kGrad, kPairBudget);
   float* pair_lse = ws.floats(kPairLse, kPairBudget);
   float* pair_delta = ws.floats(kPairDelta, kPairBudget);
-  int* pair_query = ws.ints(kPairOther, gr.pair_cap);
-  int* pair_key = ws.ints(kPairSlot, gr.pair_cap);
-  int* seg = ws.ints(kSegments, static_cast<std::size_t>(gr.group) + 1);
   float* zero = ws.floats(kZero, std::max(dp, dvp));
   ZeroRows(zero, std::max(dp, dvp));
 
   const auto* key = static_cast<const T*>(A.key);
   const auto* value = static_cast<const T*>(A.value);
-  for (int k0 = 0; k0 < tile; k0 += gr.group) {
-    const int nk = std::min(gr.group, tile - k0);
-    const int np = build_pairs(u, TileSide::keys, k0, nk, 0, halo, pair_query, pair_key, seg);
-    for (int s = 0; s < nk; ++s) {
-      const std::int64_t row = TileRow<T>(e, u, b, k0 + s, kvh, e.heads_kv);
+  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
+    for (int s = 0; s < tile; ++s) {
+      const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
       LoadRow(key + row * e.dim, e.dim, 1.0f, kbuf + static_cast<std::size_t>(s) * dp);
       LoadRow(value + row * e.dim_v, e.dim_v, 1.0f, vbuf + static_cast<std::size_t>(s) * dvp);
     }
-    ZeroRows(dkbuf, static_cast<std::size_t>(nk) * dp);
-    ZeroRows(dvbuf, static_cast<std::size_t>(nk) * dvp);
+    ZeroRows(dkbuf, static_cast<std::size_t>(tile) * dp);
+    ZeroRows(dvbuf, static_cast<std::size_t>(tile) * dvp);
 
-    for (int gh = 0; gh < heads; ++gh) {
-      const std::size_t at = static_cast<std::size_t>(gh) * hrows;
-      const float* q = qh + at * dp;
-      const float* g = doh + at * dvp;
-      for (int p0 = 0; p0 < np; p0 += kPairBudget) {
-        const int p1 = std::min(np, p0 + kPairBudget);
-        DotPairs(kbuf, pair_key, q, pair_query, dp, p0, p1, zero, prob);
-        DotPairs(vbuf, pair_key, g, pair_query, dvp, p0, p1, zero, grad);
+    for (int gh = 0; gh < e.group(); ++gh) {
+      const int h = kvh * e.group() + gh;
+      LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh);
+      LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh);
+      LoadBoxScalars(A.lse, e, u, halo_box(u), b, h, lseh);
+      LoadBoxScalars(A.delta, e, u, halo_box(u), b, h, delh);
+      ForEachPass(tp, [&](int p0, int p1) {
+        DotPairs(kbuf, tp.slot, qh, tp.other, dp, p0, p1, zero, prob);
+        DotPairs(vbuf, tp.slot, doh, tp.other, dvp, p0, p1, zero, grad);
         for (int i = p0; i < p1; ++i) {
-          pair_lse[i - p0] = lseh[at + static_cast<std::size_t>(pair_query[i])];
-          pair_delta[i - p0] = delh[at + static_cast<std::size_t>(pair_query[i])];
+          pair_lse[i - p0] = lseh[tp.other[i]];
+          pair_delta[i - p0] = delh[tp.other[i]];
         }
         ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
-        for (int s = pair_key[p0]; s <= pair_key[p1 - 1]; ++s) {
-          const int lo = std::max(seg[s], p0);
-          const int hi = std::min(seg[s + 1], p1);
+        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
+          const int lo = std::max(tp.seg[s], p0);
+          const int hi = std::min(tp.seg[s + 1], p1);
           const std::size_t n = static_cast<std::size_t>(hi - lo);
-          AccumulateRows(dvbuf + static_cast<std::size_t>(s) * dvp, prob + (lo - p0), pair_query + lo, n, g, dvp, dvp);
-          AccumulateRows(dkbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), pair_query + lo, n, q, dp, dp);
+          AccumulateRows(dvbuf + static_cast<std::size_t>(s) * dvp, prob + (lo - p0), tp.other + lo, n, doh, dvp, dvp);
+          AccumulateRows(dkbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo, n, qh, dp, dp);
         }
-      }
+      });
     }
-    for (int s = 0; s < nk; ++s) {
-      const std::int64_t row = TileRow<T>(e, u, b, k0 + s, kvh, e.heads_kv);
+    for (int s = 0; s < tile; ++s) {
+      const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
       StoreRow(dkbuf + static_cast<std::size_t>(s) * dp, e.dim, 1.0f, static_cast<T*>(A.d_key) + row * e.dim);
       StoreRow(dvbuf + static_cast<std::size_t>(s) * dvp, e.dim_v, 1.0f, static_cast<T*>(A.d_value) + row * e.dim_v);
     }
@@ -274,11 +269,11 @@ void ExtraKvUnitT(const BackwardArgs& A, std::int64_t b, int kvh, std::int64_t t
                          Workspace& ws) {                                                                     \
     DeltaRowsT<T>(a, b, first, count, ws);                                                                    \
   }                                                                                                           \
-  void QueryUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, int kvh, Workspace& ws) {  \
-    QueryUnitT<T>(a, u, b, kvh, ws);                                                                          \
+  void QueryUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {           \
+    QueryUnitT<T>(a, u, b, ws);                                                                               \
   }                                                                                                           \
-  void KeyUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, int kvh, Workspace& ws) {    \
-    KeyUnitT<T>(a, u, b, kvh, ws);                                                                            \
+  void KeyUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {             \
+    KeyUnitT<T>(a, u, b, ws);                                                                                 \
   }                                                                                                           \
   void ExtraKvUnit##Suffix(const BackwardArgs& a, std::int64_t b, int kvh, std::int64_t token, Workspace& ws) { \
     ExtraKvUnitT<T>(a, b, kvh, token, ws);                                                                    \
@@ -320,13 +315,11 @@ void backward_delta_rows(DType t, const BackwardArgs& a, std::int64_t batch, std
                          Workspace& ws) {
   NATTEN_CPU_DISPATCH(DeltaRows, t, a, batch, first, count, ws)
 }
-void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, int kvh,
-                         Workspace& ws) {
-  NATTEN_CPU_DISPATCH(QueryUnit, t, a, u, batch, kvh, ws)
+void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
+  NATTEN_CPU_DISPATCH(QueryUnit, t, a, u, batch, ws)
 }
-void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, int kvh,
-                       Workspace& ws) {
-  NATTEN_CPU_DISPATCH(KeyUnit, t, a, u, batch, kvh, ws)
+void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
+  NATTEN_CPU_DISPATCH(KeyUnit, t, a, u, batch, ws)
 }
 void backward_extra_kv_unit(DType t, const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token,
                             Workspace& ws) {

@@ -13,11 +13,9 @@ void run_forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse,
                          out.raw(),             lse.data<float>()};
   const TilePlan plan(p, TileSide::queries);
   const std::int64_t tiles = plan.spatial_tiles();
-  // Spatial tiles vary fastest, so threads working at the same time share a head's halos in cache.
-  parallel_for(p.batch * p.heads_kv * tiles, w.threads, [&](std::int64_t unit, int thread) {
-    const std::int64_t bh = unit / tiles;
-    forward_unit(p.dtype, args, plan.unit(unit % tiles), bh / p.heads_kv, static_cast<int>(bh % p.heads_kv),
-                 (*w.workspaces)[static_cast<std::size_t>(thread)]);
+  // Units are (batch, spatial tile), every head inside: the tile's pair lists serve all heads.
+  parallel_for(p.batch * tiles, w.threads, [&](std::int64_t unit, int thread) {
+    forward_unit(p.dtype, args, plan.unit(unit % tiles), unit / tiles, (*w.workspaces)[static_cast<std::size_t>(thread)]);
   });
 }
 

@@ -11,18 +11,17 @@
 
 namespace natten::cpu {
 
-// Output and logsumexp of the queries of one tile, for every query head of kv head `kvh`.
-void forward_unit(DType t, const ForwardArgs& a, const UnitGeom& u, std::int64_t batch, int kvh, Workspace& ws);
+// Output and logsumexp of the queries of one tile, every head.
+void forward_unit(DType t, const ForwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws);
 
 // delta = rowsum(d_output * output) for the tokens [first, first + count) of batch `batch`.
 void backward_delta_rows(DType t, const BackwardArgs& a, std::int64_t batch, std::int64_t first, std::int64_t count,
                          Workspace& ws);
-// dQ of the queries of one tile (query heads of kv head `kvh`).
-void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, int kvh,
-                         Workspace& ws);
-// dK and dV of the keys of one tile, gathered over their inverse windows and the kv group's heads.
-void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, int kvh,
-                       Workspace& ws);
+// dQ of the queries of one tile, every head.
+void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws);
+// dK and dV of the keys of one tile, every kv head, gathered over their inverse windows and the
+// query heads of each kv group.
+void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws);
 // dK and dV of additional KV token `token`, gathered over every query of the kv group.
 void backward_extra_kv_unit(DType t, const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token,
                             Workspace& ws);

@@ -82,4 +82,19 @@ inline int build_pairs(const UnitGeom& u, TileSide side, int first, int count, i
   return n;
 }
 
+// Splits tile entries [0, count) into runs whose pairs (per seg[], as built above) number at most
+// `budget`, or a single entry when that entry alone has more. Writes the run starts to first[]
+// (then `count`) and returns the number of runs.
+inline int split_runs(const int* seg, int count, int budget, int* first) {
+  int runs = 0;
+  for (int b = 0; b < count;) {
+    int e = b + 1;
+    while (e < count && seg[e + 1] - seg[b] <= budget) ++e;
+    first[runs++] = b;
+    b = e;
+  }
+  first[runs] = count;
+  return runs;
+}
+
 }  // namespace natten::cpu

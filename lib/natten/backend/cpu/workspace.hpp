@@ -10,20 +10,22 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 namespace natten::cpu {
 
 class Workspace {
  public:
-  static constexpr int kSlots = 16;
+  static constexpr int kSlots = 24;
 
   // Slot `slot` with room for at least `count` floats plus one SIMD vector of padding, so kernels
   // may read (never use) a full vector past the end.
   float* floats(int slot, std::size_t count) {
-    Buffer& b = slots_[static_cast<std::size_t>(slot)];
+    Buffer& b = slots_.at(static_cast<std::size_t>(slot));  // checked: a bad slot must not corrupt
     const std::size_t want = count + kPad;
     if (b.capacity < want) {
       b.data.reset(static_cast<float*>(std::aligned_alloc(kAlign, round_up(want * sizeof(float)))));
+      if (!b.data) throw std::bad_alloc();
       b.capacity = want;
     }
     return b.data.get();
