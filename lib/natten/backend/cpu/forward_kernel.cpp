@@ -14,6 +14,8 @@
 #include <hwy/highway.h>
 
 #include "natten/backend/cpu/kernels.hpp"
+#include "natten/backend/cpu/simd_targets.hpp"
+#include "natten/core/error.hpp"
 #include "natten/backend/cpu/simd-inl.h"
 #include "natten/backend/cpu/tile_io-inl.h"
 #include "natten/backend/cpu/windows.hpp"
@@ -143,6 +145,29 @@ void forward_unit(DType t, const ForwardArgs& a, const UnitGeom& u, std::int64_t
     case DType::f16: return HWY_DYNAMIC_DISPATCH(ForwardF16)(a, u, batch, ws);
     case DType::bf16: return HWY_DYNAMIC_DISPATCH(ForwardBF16)(a, u, batch, ws);
   }
+}
+
+std::vector<std::string> usable_simd_targets() {
+  std::vector<std::string> out;
+  for (std::int64_t t = hwy::SupportedTargets() & HWY_TARGETS; t != 0; t &= t - 1) {
+    out.push_back(hwy::TargetName(t & -t));
+  }
+  return out;
+}
+
+void force_simd_target(const std::string& name) {
+  if (name.empty()) {
+    hwy::SetSupportedTargetsForTest(0);
+    return;
+  }
+  hwy::SetSupportedTargetsForTest(0);
+  for (std::int64_t t = hwy::SupportedTargets() & HWY_TARGETS; t != 0; t &= t - 1) {
+    if (name == hwy::TargetName(t & -t)) {
+      hwy::SetSupportedTargetsForTest(t & -t);
+      return;
+    }
+  }
+  fail("cpu backend: SIMD target '{}' is not usable here", name);
 }
 
 std::string simd_target() {
