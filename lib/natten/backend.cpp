@@ -93,6 +93,7 @@ std::string always_available() { return {}; }
 // Registry order is preference order: the reference backend first (it is the oracle).
 const Entry kEntries[] = {
     {"reference", "plain loops accumulating in double: the oracle", &make_reference_backend, &always_available},
+    {"cpu", "fused SIMD kernels (Highway runtime dispatch), multithreaded", &make_cpu_backend, &always_available},
     {"metal", "Metal shaders on the system GPU (Apple)", &make_metal_backend, &metal_unavailable_reason},
 };
 

@@ -10,6 +10,7 @@
 namespace natten {
 
 std::unique_ptr<Backend> make_reference_backend();
+std::unique_ptr<Backend> make_cpu_backend();  // backend/cpu/cpu_backend.cpp
 
 // Metal (backend/metal/): on Apple with NATTEN_METAL=ON the executor in metal_executor.mm, else
 // no_metal.cpp. The reason is empty when the backend can run here.

@@ -1,0 +1,331 @@
+// Fused backward kernels (see backward.cpp for the passes). Every pass recomputes the scores it
+// needs from Q, K and the forward's logsumexp (P = exp(S - lse)), so nothing of the attention
+// matrix is stored beyond one pass of one tile:
+//   query pass  dQ = scale * sum_k dS K, over each query's window;
+//   key pass    dV = sum_q P dO and dK = scale * sum_q dS Q, over each key's inverse window;
+//   extra pass  the same for additional KV tokens, over every query of the kv group;
+// with dS = P * (dO . V - delta). Queries are loaded pre-multiplied by `scale`, which gives both
+// the scaled scores and dK's factor.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "natten/backend/cpu/backward_kernel.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "natten/backend/cpu/kernels.hpp"
+#include "natten/backend/cpu/simd-inl.h"
+#include "natten/backend/cpu/tile_io-inl.h"
+#include "natten/backend/cpu/windows.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace natten::cpu::HWY_NAMESPACE {
+namespace {
+
+enum Slot {
+  kHaloA, kHaloB, kHaloLse, kHaloDelta,   // halo rows (K, V or scaled Q, dO) and per-row stats
+  kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
+  kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
+  kPairOther, kPairSlot, kSegments, kRuns, kZero
+};
+
+inline std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
+  const std::array<int, kMaxRank> pos = tile_position(u, index);
+  const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
+  return (b * e.tokens + token) * heads + head;
+}
+
+template <typename T>
+void DeltaRowsT(const BackwardArgs& A, std::int64_t b, std::int64_t first, std::int64_t count, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dvp = padded(e.dim_v);
+  float* o = ws.floats(kTileA, dvp);
+  float* g = ws.floats(kTileB, dvp);
+  for (std::int64_t t = first; t < first + count; ++t) {
+    for (int h = 0; h < e.heads_q; ++h) {
+      const std::int64_t row = (b * e.tokens + t) * e.heads_q + h;
+      LoadRow(static_cast<const T*>(A.output) + row * e.dim_v, e.dim_v, 1.0f, o);
+      LoadRow(static_cast<const T*>(A.d_output) + row * e.dim_v, e.dim_v, 1.0f, g);
+      A.delta[row] = DotRow(o, g, dvp);
+    }
+  }
+}
+
+// Pairs of a whole tile (query windows or key inverse windows), built once per unit and reused by
+// every head, with the runs of entries whose pairs fit the score budget.
+struct TilePairs {
+  int* other;  // halo row of each pair
+  int* slot;   // tile entry of each pair
+  int* seg;    // first pair of each entry, then the total
+  int* run_first;
+  int runs;
+};
+inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int halo, Workspace& ws) {
+  const int tile = static_cast<int>(u.tile_size());
+  const std::size_t cap = static_cast<std::size_t>(tile) * static_cast<std::size_t>(max_window_size(u, side) + extra);
+  TilePairs t{ws.ints(kPairOther, cap), ws.ints(kPairSlot, cap), ws.ints(kSegments, static_cast<std::size_t>(tile) + 1),
+              ws.ints(kRuns, static_cast<std::size_t>(tile) + 1), 0};
+  build_pairs(u, side, 0, tile, extra, halo, t.other, t.slot, t.seg);
+  t.runs = split_runs(t.seg, tile, kPairBudget, t.run_first);
+  return t;
+}
+
+// Calls f(p0, p1) for consecutive passes of at most kPairBudget pairs that never split an entry
+// (except an entry that alone has more pairs than the budget).
+template <class F>
+HWY_INLINE void ForEachPass(const TilePairs& t, F&& f) {
+  for (int r = 0; r < t.runs; ++r) {
+    const int end = t.seg[t.run_first[r + 1]];
+    for (int p0 = t.seg[t.run_first[r]]; p0 < end; p0 += kPairBudget) f(p0, std::min(end, p0 + kPairBudget));
+  }
+}
+
+template <typename T>
+void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
+  const int halo = static_cast<int>(u.halo_size());
+  const int extra = static_cast<int>(e.extra_kv);
+  const std::size_t rows = static_cast<std::size_t>(halo + extra);
+  const int tile = static_cast<int>(u.tile_size());
+  const TilePairs tp = BuildTilePairs(u, TileSide::queries, extra, halo, ws);
+
+  float* kh = ws.floats(kHaloA, rows * dp);
+  float* vh = ws.floats(kHaloB, rows * dvp);
+  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(tile) * dp);
+  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(tile) * dvp);
+  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);
+  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(tile));  // lse, delta per query
+  float* prob = ws.floats(kProb, kPairBudget);
+  float* grad = ws.floats(kGrad, kPairBudget);
+  float* pair_lse = ws.floats(kPairLse, kPairBudget);
+  float* pair_delta = ws.floats(kPairDelta, kPairBudget);
+  float* zero = ws.floats(kZero, std::max(dp, dvp));
+  ZeroRows(zero, std::max(dp, dvp));
+
+  const auto* query = static_cast<const T*>(A.query);
+  const auto* d_out = static_cast<const T*>(A.d_output);
+  auto* d_query = static_cast<T*>(A.d_query);
+  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
+    LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh);
+    LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh);
+    if (extra > 0) {
+      LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
+      LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+    }
+    for (int gh = 0; gh < e.group(); ++gh) {
+      const int h = kvh * e.group() + gh;
+      for (int s = 0; s < tile; ++s) {
+        const std::int64_t row = TileRow(e, u, b, s, h, e.heads_q);
+        LoadRow(query + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
+        LoadRow(d_out + row * e.dim_v, e.dim_v, 1.0f, dobuf + static_cast<std::size_t>(s) * dvp);
+        qstats[2 * s] = A.lse[row];
+        qstats[2 * s + 1] = A.delta[row];
+      }
+      ZeroRows(dqbuf, static_cast<std::size_t>(tile) * dp);
+
+      ForEachPass(tp, [&](int p0, int p1) {
+        DotPairs(qbuf, tp.slot, kh, tp.other, dp, p0, p1, zero, prob);
+        DotPairs(dobuf, tp.slot, vh, tp.other, dvp, p0, p1, zero, grad);
+        for (int i = p0; i < p1; ++i) {
+          pair_lse[i - p0] = qstats[2 * tp.slot[i]];
+          pair_delta[i - p0] = qstats[2 * tp.slot[i] + 1];
+        }
+        ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
+        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
+          const int lo = std::max(tp.seg[s], p0);
+          const int hi = std::min(tp.seg[s + 1], p1);
+          AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo,
+                         static_cast<std::size_t>(hi - lo), kh, dp, dp);
+        }
+      });
+      for (int s = 0; s < tile; ++s) {
+        const std::int64_t row = TileRow(e, u, b, s, h, e.heads_q);
+        StoreRow(dqbuf + static_cast<std::size_t>(s) * dp, e.dim, e.scale, d_query + row * e.dim);
+      }
+    }
+  }
+}
+
+template <typename T>
+void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
+  const int halo = static_cast<int>(u.halo_size());
+  const std::size_t hrows = static_cast<std::size_t>(halo);
+  const int tile = static_cast<int>(u.tile_size());
+  const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, ws);
+
+  // The queries attending this tile's keys (one query head at a time), and the tile's keys.
+  float* qh = ws.floats(kHaloA, hrows * dp);
+  float* doh = ws.floats(kHaloB, hrows * dvp);
+  float* lseh = ws.floats(kHaloLse, hrows);
+  float* delh = ws.floats(kHaloDelta, hrows);
+  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(tile) * dp);
+  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(tile) * dvp);
+  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);
+  float* dvbuf = ws.floats(kGradB, static_cast<std::size_t>(tile) * dvp);
+  float* prob = ws.floats(kProb, kPairBudget);
+  float* grad = ws.floats(kGrad, kPairBudget);
+  float* pair_lse = ws.floats(kPairLse, kPairBudget);
+  float* pair_delta = ws.floats(kPairDelta, kPairBudget);
+  float* zero = ws.floats(kZero, std::max(dp, dvp));
+  ZeroRows(zero, std::max(dp, dvp));
+
+  const auto* key = static_cast<const T*>(A.key);
+  const auto* value = static_cast<const T*>(A.value);
+  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
+    for (int s = 0; s < tile; ++s) {
+      const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
+      LoadRow(key + row * e.dim, e.dim, 1.0f, kbuf + static_cast<std::size_t>(s) * dp);
+      LoadRow(value + row * e.dim_v, e.dim_v, 1.0f, vbuf + static_cast<std::size_t>(s) * dvp);
+    }
+    ZeroRows(dkbuf, static_cast<std::size_t>(tile) * dp);
+    ZeroRows(dvbuf, static_cast<std::size_t>(tile) * dvp);
+
+    for (int gh = 0; gh < e.group(); ++gh) {
+      const int h = kvh * e.group() + gh;
+      LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh);
+      LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh);
+      LoadBoxScalars(A.lse, e, u, halo_box(u), b, h, lseh);
+      LoadBoxScalars(A.delta, e, u, halo_box(u), b, h, delh);
+      ForEachPass(tp, [&](int p0, int p1) {
+        DotPairs(kbuf, tp.slot, qh, tp.other, dp, p0, p1, zero, prob);
+        DotPairs(vbuf, tp.slot, doh, tp.other, dvp, p0, p1, zero, grad);
+        for (int i = p0; i < p1; ++i) {
+          pair_lse[i - p0] = lseh[tp.other[i]];
+          pair_delta[i - p0] = delh[tp.other[i]];
+        }
+        ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
+        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
+          const int lo = std::max(tp.seg[s], p0);
+          const int hi = std::min(tp.seg[s + 1], p1);
+          const std::size_t n = static_cast<std::size_t>(hi - lo);
+          AccumulateRows(dvbuf + static_cast<std::size_t>(s) * dvp, prob + (lo - p0), tp.other + lo, n, doh, dvp, dvp);
+          AccumulateRows(dkbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo, n, qh, dp, dp);
+        }
+      });
+    }
+    for (int s = 0; s < tile; ++s) {
+      const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
+      StoreRow(dkbuf + static_cast<std::size_t>(s) * dp, e.dim, 1.0f, static_cast<T*>(A.d_key) + row * e.dim);
+      StoreRow(dvbuf + static_cast<std::size_t>(s) * dvp, e.dim_v, 1.0f, static_cast<T*>(A.d_value) + row * e.dim_v);
+    }
+  }
+}
+
+template <typename T>
+void ExtraKvUnitT(const BackwardArgs& A, std::int64_t b, int kvh, std::int64_t token, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
+  const std::int64_t kv_row = (b * e.extra_kv + token) * e.heads_kv + kvh;
+  float* kv = ws.floats(kTileA, dp + dvp);  // this token's key row, then its value row
+  float* grads = ws.floats(kGradA, dp + dvp);
+  LoadRow(static_cast<const T*>(A.additional_key) + kv_row * e.dim, e.dim, 1.0f, kv);
+  LoadRow(static_cast<const T*>(A.additional_value) + kv_row * e.dim_v, e.dim_v, 1.0f, kv + dp);
+  ZeroRows(grads, dp + dvp);
+
+  // Queries in chunks of kChunk tokens; every pair shares the one key/value row.
+  constexpr int kChunk = 256;
+  float* qbuf = ws.floats(kHaloA, kChunk * dp);
+  float* dobuf = ws.floats(kHaloB, kChunk * dvp);
+  float* lse = ws.floats(kPairLse, kChunk);
+  float* delta = ws.floats(kPairDelta, kChunk);
+  float* prob = ws.floats(kProb, kChunk);
+  float* grad = ws.floats(kGrad, kChunk);
+  int* iota = ws.ints(kPairSlot, kChunk);
+  int* same = ws.ints(kPairOther, kChunk);
+  for (int i = 0; i < kChunk; ++i) {
+    iota[i] = i;
+    same[i] = 0;
+  }
+  float* zero = ws.floats(kZero, std::max(dp, dvp));
+  ZeroRows(zero, std::max(dp, dvp));
+
+  for (int gh = 0; gh < e.group(); ++gh) {
+    const int h = kvh * e.group() + gh;
+    for (std::int64_t t0 = 0; t0 < e.tokens; t0 += kChunk) {
+      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, e.tokens - t0));
+      for (int i = 0; i < n; ++i) {
+        const std::int64_t row = (b * e.tokens + t0 + i) * e.heads_q + h;
+        LoadRow(static_cast<const T*>(A.query) + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(i) * dp);
+        LoadRow(static_cast<const T*>(A.d_output) + row * e.dim_v, e.dim_v, 1.0f,
+                dobuf + static_cast<std::size_t>(i) * dvp);
+        lse[i] = A.lse[row];
+        delta[i] = A.delta[row];
+      }
+      DotPairs(qbuf, iota, kv, same, dp, 0, n, zero, prob);
+      DotPairs(dobuf, iota, kv + dp, same, dvp, 0, n, zero, grad);
+      ProbAndGrad(prob, grad, lse, delta, static_cast<std::size_t>(n));
+      AccumulateRows(grads + dp, prob, iota, static_cast<std::size_t>(n), dobuf, dvp, dvp);
+      AccumulateRows(grads, grad, iota, static_cast<std::size_t>(n), qbuf, dp, dp);
+    }
+  }
+  StoreRow(grads, e.dim, 1.0f, static_cast<T*>(A.d_additional_key) + kv_row * e.dim);
+  StoreRow(grads + dp, e.dim_v, 1.0f, static_cast<T*>(A.d_additional_value) + kv_row * e.dim_v);
+}
+
+// One exported function per (pass, dtype): Highway dispatches plain functions.
+#define NATTEN_CPU_BACKWARD_ENTRIES(Suffix, T)                                                                \
+  void DeltaRows##Suffix(const BackwardArgs& a, std::int64_t b, std::int64_t first, std::int64_t count,       \
+                         Workspace& ws) {                                                                     \
+    DeltaRowsT<T>(a, b, first, count, ws);                                                                    \
+  }                                                                                                           \
+  void QueryUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {           \
+    QueryUnitT<T>(a, u, b, ws);                                                                               \
+  }                                                                                                           \
+  void KeyUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {             \
+    KeyUnitT<T>(a, u, b, ws);                                                                                 \
+  }                                                                                                           \
+  void ExtraKvUnit##Suffix(const BackwardArgs& a, std::int64_t b, int kvh, std::int64_t token, Workspace& ws) { \
+    ExtraKvUnitT<T>(a, b, kvh, token, ws);                                                                    \
+  }
+NATTEN_CPU_BACKWARD_ENTRIES(F32, float)
+NATTEN_CPU_BACKWARD_ENTRIES(F16, hwy::float16_t)
+NATTEN_CPU_BACKWARD_ENTRIES(BF16, hwy::bfloat16_t)
+#undef NATTEN_CPU_BACKWARD_ENTRIES
+
+}  // namespace
+}  // namespace natten::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace natten::cpu {
+
+HWY_EXPORT(DeltaRowsF32);
+HWY_EXPORT(DeltaRowsF16);
+HWY_EXPORT(DeltaRowsBF16);
+HWY_EXPORT(QueryUnitF32);
+HWY_EXPORT(QueryUnitF16);
+HWY_EXPORT(QueryUnitBF16);
+HWY_EXPORT(KeyUnitF32);
+HWY_EXPORT(KeyUnitF16);
+HWY_EXPORT(KeyUnitBF16);
+HWY_EXPORT(ExtraKvUnitF32);
+HWY_EXPORT(ExtraKvUnitF16);
+HWY_EXPORT(ExtraKvUnitBF16);
+
+// Picks the dtype's entry, then Highway picks the target.
+#define NATTEN_CPU_DISPATCH(Name, t, ...)                                      \
+  switch (t) {                                                                 \
+    case DType::f32: return HWY_DYNAMIC_DISPATCH(Name##F32)(__VA_ARGS__);      \
+    case DType::f16: return HWY_DYNAMIC_DISPATCH(Name##F16)(__VA_ARGS__);      \
+    case DType::bf16: return HWY_DYNAMIC_DISPATCH(Name##BF16)(__VA_ARGS__);    \
+  }
+
+void backward_delta_rows(DType t, const BackwardArgs& a, std::int64_t batch, std::int64_t first, std::int64_t count,
+                         Workspace& ws) {
+  NATTEN_CPU_DISPATCH(DeltaRows, t, a, batch, first, count, ws)
+}
+void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
+  NATTEN_CPU_DISPATCH(QueryUnit, t, a, u, batch, ws)
+}
+void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
+  NATTEN_CPU_DISPATCH(KeyUnit, t, a, u, batch, ws)
+}
+void backward_extra_kv_unit(DType t, const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token,
+                            Workspace& ws) {
+  NATTEN_CPU_DISPATCH(ExtraKvUnit, t, a, batch, kvh, token, ws)
+}
+#undef NATTEN_CPU_DISPATCH
+
+}  // namespace natten::cpu
+#endif

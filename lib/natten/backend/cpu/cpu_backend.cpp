@@ -1,0 +1,71 @@
+// The `cpu` backend: fused SIMD forward and backward kernels, multithreaded with OpenMP.
+// This file is only the Backend interface; passes live in forward.cpp / backward.cpp, kernels in
+// *_kernel.cpp, work decomposition in tiling.*, threading in parallel.*.
+#include <fmt/format.h>
+
+#include "natten/backend/cpu/kernels.hpp"
+#include "natten/backend/cpu/parallel.hpp"
+#include "natten/backend/cpu/passes.hpp"
+#include "natten/backend/factories.hpp"
+#include "natten/core/error.hpp"
+
+namespace natten {
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  std::string description() const override {
+    return fmt::format("fused SIMD kernels ({}), {} threads", cpu::simd_target(),
+                       cpu::have_openmp() ? "OpenMP" : "no (serial build)");
+  }
+  // Every problem the library validates is supported: any rank, kernel, stride, dilation, causal
+  // mask, head dims, GQA and additional KV.
+  std::string why_unsupported(Op, const Problem&) const override { return {}; }
+
+  void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    require_contiguous("output", out);
+    require_contiguous("logsumexp", lse);
+    cpu::run_forward(p, contiguous(in), out, lse, workers());
+  }
+
+  void backward(const Problem& p, const NAInputs& in, const Tensor& out, const Tensor& lse, const Tensor& d_out,
+                Gradients& grads) override {
+    for (const auto& [name, t] : {std::pair<const char*, const Tensor*>{"grad_query", &grads.query},
+                                  {"grad_key", &grads.key},
+                                  {"grad_value", &grads.value},
+                                  {"grad_additional_key", &grads.additional_key},
+                                  {"grad_additional_value", &grads.additional_value}}) {
+      if (t->defined()) require_contiguous(name, *t);
+    }
+    cpu::run_backward(p, contiguous(in), out.contiguous(), lse.contiguous(), d_out.contiguous(), grads, workers());
+  }
+
+  void set_threads(int threads) override {
+    if (threads < 0) fail("threads: {} must be >= 0 (0 = all hardware threads)", threads);
+    threads_ = threads;
+  }
+
+ private:
+  static void require_contiguous(const char* name, const Tensor& t) {
+    if (!t.is_contiguous()) fail("cpu backend: {} must be a contiguous tensor", name);
+  }
+  static NAInputs contiguous(const NAInputs& in) {
+    auto c = [](const Tensor& t) { return t.defined() ? t.contiguous() : t; };
+    return {c(in.query), c(in.key), c(in.value), c(in.additional_key), c(in.additional_value)};
+  }
+  cpu::Workers workers() {
+    const int n = cpu::resolve_threads(threads_);
+    if (workspaces_.size() < static_cast<std::size_t>(n)) workspaces_.resize(static_cast<std::size_t>(n));
+    return {n, &workspaces_};
+  }
+
+  int threads_ = 0;
+  std::vector<cpu::Workspace> workspaces_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend() { return std::make_unique<CpuBackend>(); }
+
+}  // namespace natten

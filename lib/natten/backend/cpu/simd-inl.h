@@ -1,0 +1,267 @@
+// Per-target SIMD building blocks of the cpu backend kernels (Highway, compiled once per target).
+//
+// The kernels keep rows in their natural layout (head dim contiguous, zero-padded to a multiple of
+// the vector length) and vectorize along the head dim, so every window shape (borders, dilation,
+// stride, causal, any K) is handled exactly, without masks or transposes. Dot products come in
+// batches of one vector's worth of (row a, row b) pairs and are finished by a reduction tree that
+// turns `lanes` partial-sum vectors into one vector holding the `lanes` dot products: the tree
+// costs one add and two lane permutations per pair instead of a full horizontal sum each, and
+// every pair is reduced in the same order wherever it sits in a batch (results do not depend on
+// how pairs are batched, hence on tiling or threads).
+//
+// Only fixed-width targets are compiled (scalable SVE/RVV are disabled in CMake): the tree needs
+// the lane count at compile time. arm64 uses NEON.
+
+// Per-target include guard (Highway's pattern).
+#if defined(NATTEN_CPU_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef NATTEN_CPU_SIMD_INL_H_
+#undef NATTEN_CPU_SIMD_INL_H_
+#else
+#define NATTEN_CPU_SIMD_INL_H_
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include <hwy/highway.h>
+#include <hwy/contrib/math/math-inl.h>
+
+#include "natten/core/dtype.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace natten::cpu::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+constexpr std::size_t kLanes = hn::MaxLanes(DF());
+static_assert(HWY_HAVE_SCALABLE == 0, "the dot-product tree needs a fixed lane count");
+static_assert((kLanes & (kLanes - 1)) == 0, "lane count must be a power of two");
+
+// Head dim rounded up to whole vectors (rows in scratch buffers are padded with zeros).
+inline std::size_t padded(int dim) { return (static_cast<std::size_t>(dim) + kLanes - 1) / kLanes * kLanes; }
+
+// ---------------------------------------------------------------- rows: convert in, convert out
+// f16/bf16 elements are read and written through natten/core/dtype.hpp's conversions where
+// not vectorized, so rounding matches the rest of the library.
+inline float to_float(float v) { return v; }
+inline float to_float(hwy::float16_t v) {
+  std::uint16_t b;
+  std::memcpy(&b, &v, 2);
+  return half_bits_to_float(b);
+}
+inline float to_float(hwy::bfloat16_t v) {
+  std::uint16_t b;
+  std::memcpy(&b, &v, 2);
+  return bf16_bits_to_float(b);
+}
+inline void from_float(float f, float* out) { *out = f; }
+inline void from_float(float f, hwy::float16_t* out) {
+  const std::uint16_t b = float_to_half_bits(f);
+  std::memcpy(out, &b, 2);
+}
+inline void from_float(float f, hwy::bfloat16_t* out) {
+  const std::uint16_t b = float_to_bf16_bits(f);
+  std::memcpy(out, &b, 2);
+}
+
+// One vector of elements of type T starting at src, as float (exact for f16 and bf16).
+template <typename T>
+HWY_INLINE VF LoadAsFloat(const T* src) {
+  if constexpr (std::is_same_v<T, float>) {
+    return hn::LoadU(DF(), src);
+  } else {
+    const hn::Rebind<T, DF> dh;
+    return hn::PromoteTo(DF(), hn::LoadU(dh, src));
+  }
+}
+
+// dst[0, padded(dim)) = mul * src[0, dim), zero beyond dim.
+template <typename T>
+HWY_INLINE void LoadRow(const T* HWY_RESTRICT src, int dim, float mul, float* HWY_RESTRICT dst) {
+  const DF d;
+  const VF m = hn::Set(d, mul);
+  const std::size_t n = static_cast<std::size_t>(dim);
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) hn::Store(hn::Mul(LoadAsFloat(src + i), m), d, dst + i);
+  if (i < n) {
+    for (std::size_t j = 0; j < kLanes; ++j) dst[i + j] = i + j < n ? mul * to_float(src[i + j]) : 0.0f;
+  }
+}
+
+// dst[0, dim) = mul * src[0, dim), rounded to T (round to nearest even, as natten/core/dtype.hpp).
+template <typename T>
+HWY_INLINE void StoreRow(const float* HWY_RESTRICT src, int dim, float mul, T* HWY_RESTRICT dst) {
+  const DF d;
+  const std::size_t n = static_cast<std::size_t>(dim);
+  if constexpr (std::is_same_v<T, float>) {
+    const VF m = hn::Set(d, mul);
+    std::size_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) hn::StoreU(hn::Mul(hn::Load(d, src + i), m), d, dst + i);
+    for (; i < n; ++i) dst[i] = mul * src[i];
+  } else {
+    for (std::size_t i = 0; i < n; ++i) from_float(mul * src[i], dst + i);
+  }
+}
+
+// ---------------------------------------------------------------- dot products
+// kCount pairs (a[i], b[i]) reduced to a vector whose lanes each hold kCount/kLanes partial sums
+// of consecutive pairs: the recursive halves of the reduction tree.
+template <std::size_t kCount>
+struct DotTree;
+#if HWY_TARGET != HWY_SCALAR  // one lane: the tree is just its leaf
+template <std::size_t kCount>
+struct DotTree {
+  static HWY_INLINE VF run(const float* const* a, const float* const* b, std::size_t dim) {
+    const DF d;
+    const VF lo = DotTree<kCount / 2>::run(a, b, dim);
+    const VF hi = DotTree<kCount / 2>::run(a + kCount / 2, b + kCount / 2, dim);
+    // Sum adjacent lanes: each pair's partial sums halve in number and the two vectors become one.
+    return hn::Add(hn::ConcatEven(d, hi, lo), hn::ConcatOdd(d, hi, lo));
+  }
+};
+#endif
+template <>
+struct DotTree<1> {
+  static HWY_INLINE VF run(const float* const* a, const float* const* b, std::size_t dim) {
+    const DF d;
+    VF acc = hn::Mul(hn::Load(d, a[0]), hn::Load(d, b[0]));
+    for (std::size_t c = kLanes; c < dim; c += kLanes) acc = hn::MulAdd(hn::Load(d, a[0] + c), hn::Load(d, b[0] + c), acc);
+    return acc;
+  }
+};
+
+// Lane i = dot(a[i], b[i]) over `dim` (padded) floats, for kLanes pairs.
+HWY_INLINE VF DotBatch(const float* const* a, const float* const* b, std::size_t dim) {
+  return DotTree<kLanes>::run(a, b, dim);
+}
+
+// ---------------------------------------------------------------- weighted row sums
+// acc[0, kV vectors) += sum_i w[i] * (rows + idx[i] * stride)[0, kV vectors), with two
+// accumulator sets alternating over i so consecutive multiply-adds do not wait on each other.
+template <int kV>
+HWY_INLINE void AccumulateBlock(float* HWY_RESTRICT acc, const float* HWY_RESTRICT w, const int* HWY_RESTRICT idx,
+                                std::size_t count, const float* HWY_RESTRICT rows, std::size_t stride) {
+  const DF d;
+  VF a0[kV], a1[kV];
+  for (int v = 0; v < kV; ++v) {
+    a0[v] = hn::Load(d, acc + v * kLanes);
+    a1[v] = hn::Zero(d);
+  }
+  std::size_t i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const VF w0 = hn::Set(d, w[i]);
+    const VF w1 = hn::Set(d, w[i + 1]);
+    const float* r0 = rows + static_cast<std::size_t>(idx[i]) * stride;
+    const float* r1 = rows + static_cast<std::size_t>(idx[i + 1]) * stride;
+    for (int v = 0; v < kV; ++v) {
+      a0[v] = hn::MulAdd(w0, hn::Load(d, r0 + v * kLanes), a0[v]);
+      a1[v] = hn::MulAdd(w1, hn::Load(d, r1 + v * kLanes), a1[v]);
+    }
+  }
+  if (i < count) {
+    const VF w0 = hn::Set(d, w[i]);
+    const float* r0 = rows + static_cast<std::size_t>(idx[i]) * stride;
+    for (int v = 0; v < kV; ++v) a0[v] = hn::MulAdd(w0, hn::Load(d, r0 + v * kLanes), a0[v]);
+  }
+  for (int v = 0; v < kV; ++v) hn::Store(hn::Add(a0[v], a1[v]), d, acc + v * kLanes);
+}
+
+// acc[0, dim) += sum_i w[i] * row(idx[i]) for rows of `stride` floats (dim, stride padded).
+HWY_INLINE void AccumulateRows(float* acc, const float* w, const int* idx, std::size_t count, const float* rows,
+                               std::size_t stride, std::size_t dim) {
+  std::size_t c = 0;
+  for (; c + 4 * kLanes <= dim; c += 4 * kLanes) AccumulateBlock<4>(acc + c, w, idx, count, rows + c, stride);
+  switch ((dim - c) / kLanes) {
+    case 3: AccumulateBlock<3>(acc + c, w, idx, count, rows + c, stride); break;
+    case 2: AccumulateBlock<2>(acc + c, w, idx, count, rows + c, stride); break;
+    case 1: AccumulateBlock<1>(acc + c, w, idx, count, rows + c, stride); break;
+    default: break;
+  }
+}
+
+HWY_INLINE void ScaleRow(float* row, float s, std::size_t dim) {
+  const DF d;
+  const VF m = hn::Set(d, s);
+  for (std::size_t c = 0; c < dim; c += kLanes) hn::Store(hn::Mul(hn::Load(d, row + c), m), d, row + c);
+}
+
+HWY_INLINE void ZeroRows(float* rows, std::size_t floats) {
+  const DF d;
+  for (std::size_t c = 0; c < floats; c += kLanes) hn::Store(hn::Zero(d), d, rows + c);
+}
+
+// Dot product of two padded rows.
+HWY_INLINE float DotRow(const float* a, const float* b, std::size_t dim) {
+  const DF d;
+  VF acc = hn::Zero(d);
+  for (std::size_t c = 0; c < dim; c += kLanes) acc = hn::MulAdd(hn::Load(d, a + c), hn::Load(d, b + c), acc);
+  return hn::GetLane(hn::SumOfLanes(d, acc));
+}
+
+// ---------------------------------------------------------------- softmax pieces
+// Largest of s[0, n); s may be read (not used) up to a whole vector past n.
+HWY_INLINE float SegmentMax(const float* s, std::size_t n) {
+  const DF d;
+  VF m = hn::Set(d, -std::numeric_limits<float>::infinity());
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) m = hn::Max(m, hn::LoadU(d, s + i));
+  if (i < n) m = hn::Max(m, hn::IfThenElse(hn::FirstN(d, n - i), hn::LoadU(d, s + i), m));
+  return hn::GetLane(hn::MaxOfLanes(d, m));
+}
+
+// s[i] = exp(s[i] - shift) for i < n; returns the sum of the new values.
+HWY_INLINE float ExpSegment(float* s, std::size_t n, float shift) {
+  const DF d;
+  const VF sh = hn::Set(d, shift);
+  VF sum = hn::Zero(d);
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    const VF p = hn::Exp(d, hn::Sub(hn::LoadU(d, s + i), sh));
+    hn::StoreU(p, d, s + i);
+    sum = hn::Add(sum, p);
+  }
+  if (i < n) {
+    const auto m = hn::FirstN(d, n - i);
+    const VF p = hn::IfThenElseZero(m, hn::Exp(d, hn::Sub(hn::LoadU(d, s + i), sh)));
+    hn::BlendedStore(p, m, d, s + i);
+    sum = hn::Add(sum, p);
+  }
+  return hn::GetLane(hn::SumOfLanes(d, sum));
+}
+
+// out[i - p0] = dot(a_rows[a_index[i]], b_rows[b_index[i]]) for pairs i in [p0, p1), in full
+// batches of kLanes (`zero` stands in past p1); out has room for a whole vector past p1 - p0.
+HWY_INLINE void DotPairs(const float* a_rows, const int* a_index, const float* b_rows, const int* b_index,
+                         std::size_t dim, int p0, int p1, const float* zero, float* out) {
+  const float* pa[kLanes];
+  const float* pb[kLanes];
+  for (int i = p0; i < p1; i += static_cast<int>(kLanes)) {
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      const int p = i + static_cast<int>(l);
+      pa[l] = p < p1 ? a_rows + static_cast<std::size_t>(a_index[p]) * dim : zero;
+      pb[l] = p < p1 ? b_rows + static_cast<std::size_t>(b_index[p]) * dim : zero;
+    }
+    hn::StoreU(DotBatch(pa, pb, dim), DF(), out + (i - p0));
+  }
+}
+
+// Backward softmax step for n pairs: from scores s and dP = dO . V, with the query's lse and
+// delta per pair, P = exp(s - lse) replaces s and dS = P * (dP - delta) replaces dp.
+HWY_INLINE void ProbAndGrad(float* s, float* dp, const float* lse, const float* delta, std::size_t n) {
+  const DF d;
+  for (std::size_t i = 0; i < n; i += kLanes) {
+    const VF p = hn::Exp(d, hn::Sub(hn::LoadU(d, s + i), hn::LoadU(d, lse + i)));
+    hn::StoreU(p, d, s + i);
+    hn::StoreU(hn::Mul(p, hn::Sub(hn::LoadU(d, dp + i), hn::LoadU(d, delta + i))), d, dp + i);
+  }
+}
+
+}  // namespace natten::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // NATTEN_CPU_SIMD_INL_H_
