@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "natten/bench/guard.hpp"
-#include "natten/bench/json.hpp"
+#include "natten/io/json.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/core/error.hpp"
 #include "runner.hpp"
@@ -21,7 +21,6 @@ using bench::Baseline;
 using bench::GuardEntry;
 using bench::GuardKind;
 using bench::GuardOptions;
-using bench::Json;
 
 TEST(BenchJson, RoundTripAndEscapes) {
   Json j = Json::object();
@@ -332,9 +331,9 @@ TEST(BenchReport, WritersCoverEveryResult) {
   const std::string md = bench::report_markdown(rep);
   EXPECT_NE(md.find("| case | problem | backend |"), std::string::npos) << md;
   // Atomic write: a file in a missing directory is an error and leaves nothing behind.
-  EXPECT_THROW(bench::write_file_atomically("/nonexistent-dir/x.json", "{}"), Error);
+  EXPECT_THROW(write_file_atomically("/nonexistent-dir/x.json", "{}"), Error);
   testing::TempFile out(".json");
-  bench::write_file_atomically(out.path(), bench::report_json(rep).dump());
+  write_file_atomically(out.path(), bench::report_json(rep).dump());
   EXPECT_EQ(bench::read_baseline(out.path()).entries.size(), 1u);  // the failed twin is not a baseline entry
 }
 

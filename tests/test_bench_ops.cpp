@@ -397,8 +397,8 @@ TEST(BenchDeviceTime, RecordedBesideWallTime) {
   EXPECT_GE(r.device_time->min, 1e-3 - 1e-12);
   EXPECT_LE(r.device_time->max, 3e-3 + 1e-12);
   EXPECT_GT(r.device_time->max, r.device_time->min);
-  const bench::Json j = bench::report_json(rep);
-  const bench::Json& res = j.at("results", "").elements().at(0);
+  const Json j = bench::report_json(rep);
+  const Json& res = j.at("results", "").elements().at(0);
   EXPECT_DOUBLE_EQ(res.at("device_time_s", "").at("median", "").as_number(""), r.device_time->median);
   EXPECT_FALSE(res.at("device_rel_noise", "").is_null());
   const std::string table = bench::report_table(rep);

@@ -48,36 +48,6 @@ void write_cases(const std::string& path, const std::vector<RefCase>& cases, boo
   for (const RefCase& c : cases) write_ref_case(root, c, "reference", compress);
 }
 
-void write_case_unchecked(const h5::Group& root, const RefCase& c) {
-  const h5::Group g = root.create_group(c.name);
-  std::vector<std::int64_t> k, s, d;
-  std::vector<std::int8_t> causal;
-  for (int a = 0; a < c.params.rank; ++a) {
-    k.push_back(c.params.kernel[a]);
-    s.push_back(c.params.stride[a]);
-    d.push_back(c.params.dilation[a]);
-    causal.push_back(c.params.causal[a] ? 1 : 0);
-  }
-  g.write_attribute("op", c.op);
-  g.write_attribute("rank", static_cast<std::int64_t>(c.params.rank));
-  g.write_attribute("kernel_size", k);
-  g.write_attribute("stride", s);
-  g.write_attribute("dilation", d);
-  g.write_attribute_int8("is_causal", causal);
-  g.write_attribute("dtype", std::string(dtype_name(c.dtype)));
-  const std::pair<const char*, const Tensor*> inputs[] = {
-      {"query", &c.inputs.query},
-      {"key", &c.inputs.key},
-      {"value", &c.inputs.value},
-      {"additional_key", &c.inputs.additional_key},
-      {"additional_value", &c.inputs.additional_value},
-      {"grad_output", &c.grad_output}};
-  for (const auto& [name, t] : inputs) {
-    if (t->defined()) g.write_dataset(name, *t);
-  }
-  for (const auto& [name, t] : c.expected) g.write_dataset(name, t);
-}
-
 Tensor to_heads_first(const Tensor& t, int rank, bool has_dim) {
   std::vector<int> order{0, rank + 1};
   for (int a = 0; a < rank; ++a) order.push_back(a + 1);

@@ -25,9 +25,6 @@ std::string temp_path(const std::string& stem);
 // Writes the cases (heads-last) to `path`.
 void write_cases(const std::string& path, const std::vector<RefCase>& cases, bool compress = false);
 
-// Writes a case like write_ref_case but without validating it, so tests can store invalid cases.
-void write_case_unchecked(const h5::Group& root, const RefCase& c);
-
 // The case's tensors as stored in the heads-first layout [B, H, *S, (D)] (additional KV unchanged).
 Tensor to_heads_first(const Tensor& heads_last, int rank, bool has_dim);
 
