@@ -56,7 +56,7 @@ TEST(BenchExe, BadIniNamesFileLineAndKey) {
   const testing::TempFile ini(".ini", "[defaults]\nheads = 2\n[case]\ninput_size = 16\nk = 7x\n");
   const Result r = run("--config " + ini.path() + " --dry-run");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(ini.path() + ":5: k: '7x' is not an integer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(ini.path() + ":5: key 'k': '7x' is not a non-negative integer"), std::string::npos) << r.err;
 }
 
 TEST(BenchExe, InformationalModes) {

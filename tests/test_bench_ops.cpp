@@ -83,18 +83,18 @@ TEST(BenchOps, IniErrorsPerOp) {
     const char* text;
     const char* expect;
   } bad[] = {
-      {"[a]\nop = na_fancy\ninput_size = 8\nk = 3\n", "t.ini:2: op: 'na_fancy' is not an op (na, na_qk, na_av, merge or varlen)"},
-      {"[a]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n", "t.ini:5: rpb: does not apply to op na_av"},
-      {"[a]\nop = merge\ninput_size = 8\nk = 3\n", "t.ini:4: window_size: does not apply to op merge"},
-      {"[a]\ninput_size = 8\nk = 3\nparts = 3\n", "t.ini:4: parts: does not apply to op na"},
-      {"[a]\nop = merge\ninput_size = 8\nparts = 1\n", "t.ini:4: parts: 1 is out of range [2, 1024]"},
-      {"[a]\nop = varlen\ninput_size = 8\nk = 3\n", "varlen_sizes is required for op varlen"},
-      {"[a]\ninput_size = 8\nk = 3\nvarlen_sizes = 8\n", "t.ini:4: varlen_sizes: does not apply to op na"},
-      {"[a]\nop = varlen\nk = 3\nvarlen_sizes = 6x6;;4x4\n", "t.ini:4: varlen_sizes: empty sample in '6x6;;4x4'"},
-      {"[a]\nop = varlen\nk = 3\nvarlen_sizes = 6x6;4\n", "t.ini:4: varlen_sizes: samples of '6x6;4' have different numbers of axes"},
-      {"[a]\nop = varlen\nk = 3\nvarlen_sizes = 6x6;4x2\n", "varlen sample 4x2: kernel_size[1] * dilation[1] = 3 * 1 exceeds input size 2"},
-      {"[a]\nop = varlen\nk = 3\ninput_size = 5,5\nvarlen_sizes = 6x6\n", "t.ini:5: varlen_sizes: sample 0 (6x6) exceeds the padded input_size 5x5"},
-      {"[a]\nop = varlen\nk = 3\nbatch = 3\nvarlen_sizes = 6x6;5x5\n", "t.ini:4: batch: 3 does not match the 2 samples of varlen_sizes"},
+      {"[a]\nop = na_fancy\ninput_size = 8\nk = 3\n", "t.ini:2: key 'op': unknown op 'na_fancy' (expected na, na_qk, na_av, merge or varlen)"},
+      {"[a]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n", "t.ini:5: key 'rpb': does not apply to op na_av in section [a]"},
+      {"[a]\nop = merge\ninput_size = 8\nk = 3\n", "t.ini:4: key 'k': does not apply to op merge in section [a]"},
+      {"[a]\ninput_size = 8\nk = 3\nparts = 3\n", "t.ini:4: key 'parts': does not apply to op na in section [a]"},
+      {"[a]\nop = merge\ninput_size = 8\nparts = 1\n", "t.ini:4: key 'parts': 1 is out of range [2, 1024]"},
+      {"[a]\nop = varlen\ninput_size = 8\nk = 3\n", "t.ini:1: case [a] has no 'varlen_sizes' (op varlen needs one extent per sample)"},
+      {"[a]\ninput_size = 8\nk = 3\nvarlen_sizes = 8\n", "t.ini:4: key 'varlen_sizes': does not apply to op na in section [a]"},
+      {"[a]\nop = varlen\nk = 3\nvarlen_sizes = 6x6;;4x4\n", "t.ini:4: key 'varlen_sizes': empty sample in '6x6;;4x4'"},
+      {"[a]\nop = varlen\nk = 3\nvarlen_sizes = 6x6;4\n", "t.ini:4: key 'varlen_sizes': samples of '6x6;4' have different numbers of axes"},
+      {"[a]\nop = varlen\nk = 3\nvarlen_sizes = 6x6;4x2\n", "t.ini:1: case [a]: varlen sample 4x2: kernel_size[1] * dilation[1] = 3 * 1 exceeds input size 2"},
+      {"[a]\nop = varlen\nk = 3\ninput_size = 5,5\nvarlen_sizes = 6x6\n", "t.ini:5: key 'varlen_sizes': sample 0 (6x6) exceeds the padded input_size 5x5"},
+      {"[a]\nop = varlen\nk = 3\nbatch = 3\nvarlen_sizes = 6x6;5x5\n", "t.ini:4: key 'batch': 3 does not match the 2 samples of varlen_sizes"},
   };
   for (const Bad& b : bad) {
     const std::string msg = error_of([&] { resolve_text(b.text); });
@@ -117,7 +117,7 @@ TEST(BenchOps, FlagsReachEveryOp) {
   EXPECT_NE(error_of([] { bench::assemble_cases(parse({"--op", "merge", "-i", "8", "-w", "3"})); })
                 .find("--window-size: does not apply to op merge"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse({"--op", "fused"}); }).find("--op: 'fused' is not an op"), std::string::npos);
+  EXPECT_NE(error_of([] { parse({"--op", "fused"}); }).find("--op: unknown op 'fused' (expected na, na_qk, na_av, merge or varlen)"), std::string::npos);
 }
 
 // (query, key) pairs by brute force: every query's neighbor list plus the additional tokens,

@@ -15,16 +15,16 @@
 
 namespace natten::testing {
 
-CaseConfig tiny_case_config(const std::string& name, int rank, DType dtype, bool backward, int add_kv) {
-  CaseConfig c;
+config::ResolvedCase tiny_case_config(const std::string& name, int rank, DType dtype, bool backward, int add_kv) {
+  config::ResolvedCase c;
   c.name = name;
-  c.problem.params = NAParams::uniform(rank, 3);
-  c.problem.dtype = dtype;
-  c.problem.spatial = rank == 1 ? std::array<std::int64_t, kMaxRank>{10, 1, 1} : std::array<std::int64_t, kMaxRank>{6, 5, 1};
-  c.problem.heads_q = 2;
-  c.problem.heads_kv = 2;
-  c.problem.dim = 4;
-  c.problem.extra_kv = add_kv;
+  c.spec.params = NAParams::uniform(rank, 3);
+  c.spec.dtype = dtype;
+  c.spec.spatial = rank == 1 ? std::array<std::int64_t, kMaxRank>{10, 1, 1} : std::array<std::int64_t, kMaxRank>{6, 5, 1};
+  c.spec.heads_q = 2;
+  c.spec.heads_kv = 2;
+  c.spec.dim = 4;
+  c.spec.extra_kv = add_kv;
   c.backward = backward;
   c.seed = 1234;
   return c;

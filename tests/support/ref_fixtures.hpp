@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "natten/io/case_config.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/io/ref_case.hpp"
 
@@ -14,7 +14,7 @@ namespace natten::testing {
 
 // A tiny valid case: rank 1 (L=10, K=3) or 2 (6x5, K=3), 2 heads, dim 4; backward and additional
 // KV on request.
-CaseConfig tiny_case_config(const std::string& name, int rank = 1, DType dtype = DType::f32, bool backward = true,
+config::ResolvedCase tiny_case_config(const std::string& name, int rank = 1, DType dtype = DType::f32, bool backward = true,
                             int add_kv = 0);
 RefCase tiny_case(const std::string& name, int rank = 1, DType dtype = DType::f32, bool backward = true,
                   int add_kv = 0);
