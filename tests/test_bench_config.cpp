@@ -10,6 +10,7 @@
 #include "natten/io/ini.hpp"
 #include "natten/core/error.hpp"
 #include "suite.hpp"
+#include "support/bench_cases.hpp"
 #include "support/temp_file.hpp"
 
 namespace natten {
@@ -18,22 +19,8 @@ namespace {
 using config::CaseDef;
 using config::ResolvedCase;
 
-// The message of the Error that `f` throws ("" when it does not throw).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::vector<ResolvedCase> resolve_text(const std::string& text, const std::string& path = "t.ini") {
-  std::vector<ResolvedCase> out;
-  for (const CaseDef& d : config::cases_from_ini(parse_ini(text, path))) out.push_back(config::resolve_case(d));
-  return out;
-}
+using testing::error_of;
+using testing::resolve_text;
 
 // The reader is natten-check's (natten/io/ini.hpp, tested there); these check what natten-bench
 // makes of its sections and that syntax errors reach the user with file and line.
@@ -163,10 +150,7 @@ TEST(BenchCases, StandardIniMatchesBuiltInSuite) {
   EXPECT_EQ(bench::standard_suite(3).size(), 1u);
 }
 
-bench::Options parse(std::vector<const char*> args) {
-  args.insert(args.begin(), "natten-bench");
-  return bench::parse_command_line(static_cast<int>(args.size()), args.data());
-}
+bench::Options parse(std::vector<const char*> args) { return testing::parse_bench_args(std::move(args)); }
 
 TEST(BenchCli, UpstreamProfilerSpellings) {
   const bench::Options o = parse({"-i", "64", "48", "-b", "2", "-n", "8", "--heads-kv", "2", "-d", "64", "-w", "7,5",

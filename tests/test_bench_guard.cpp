@@ -7,11 +7,12 @@
 #include <thread>
 
 #include "natten/bench/guard.hpp"
-#include "natten/io/json.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/json.hpp"
 #include "runner.hpp"
 #include "suite.hpp"
+#include "support/bench_cases.hpp"
 #include "support/temp_file.hpp"
 
 namespace natten {
@@ -176,15 +177,7 @@ TEST(BenchGuard, UnmatchedCasesAreNotesNotFailures) {
   EXPECT_NE(r.notes[2].find("gone / x / forward: in the baseline but not timed"), std::string::npos);
 }
 
-bench::Options quick_options() {
-  bench::Options o;
-  o.quiet = true;
-  o.policy.warmup_time = 0;
-  o.policy.min_reps = 3;
-  o.policy.min_time = 0;
-  o.policy.max_time = 0.02;
-  return o;
-}
+using testing::quick_options;
 
 config::ResolvedCase tiny_case(bool backward) {
   config::CaseDef d{"tiny", "test", {}};

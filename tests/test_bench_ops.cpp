@@ -19,32 +19,17 @@
 #include "natten/io/ini.hpp"
 #include "runner.hpp"
 #include "suite.hpp"
+#include "support/bench_cases.hpp"
 #include "support/brute_force.hpp"
 #include "support/random_problem.hpp"
 
 namespace natten {
 namespace {
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
+using testing::resolve_text;
 
-std::vector<config::ResolvedCase> resolve_text(const std::string& text) {
-  std::vector<config::ResolvedCase> out;
-  for (const config::CaseDef& d : config::cases_from_ini(parse_ini(text, "t.ini"))) out.push_back(config::resolve_case(d));
-  return out;
-}
-
-bench::Options parse(std::vector<const char*> args) {
-  args.insert(args.begin(), "natten-bench");
-  return bench::parse_command_line(static_cast<int>(args.size()), args.data());
-}
+bench::Options parse(std::vector<const char*> args) { return testing::parse_bench_args(std::move(args)); }
 
 TEST(BenchOps, IniKeysPerOp) {
   const auto cases = resolve_text(
@@ -245,15 +230,7 @@ bench::BackendFactory doubles(bool corrupt) {
   };
 }
 
-bench::Options quick() {
-  bench::Options o;
-  o.quiet = true;
-  o.policy.warmup_time = 0;
-  o.policy.min_reps = 2;
-  o.policy.min_time = 0;
-  o.policy.max_time = 0.01;
-  return o;
-}
+bench::Options quick() { return testing::quick_options(2, 0.01); }
 
 const char* kEveryOp =
     "[defaults]\nk = 3\ndim = 4\nheads = 2\nbackward = true\nthreads = 1\nbackend = reference,allops,fusedonly\n"
