@@ -255,7 +255,7 @@ TEST(CheckCli, SplitOpsWriteListCheckCandidateAndBadCase) {
     g.write_dataset("rpb", Tensor::zeros({2, 4}, DType::f32));
     g.write_dataset("attention", Tensor::zeros({1, 6, 2, 3}, DType::f32));
   }
-  const CommandResult e = run(bad + " -q");
+  const CommandResult e = run(bad + " -q --backend reference");
   EXPECT_EQ(e.code, 2) << e.out;
   EXPECT_TRUE(contains(e.out, "case 'qk_bad_rpb': rpb: expected shape [2, 5], got [2, 4]")) << e.out;
   EXPECT_TRUE(contains(e.out, "1 passed")) << e.out;

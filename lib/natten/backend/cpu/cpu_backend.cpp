@@ -20,8 +20,7 @@ class CpuBackend final : public Backend {
  public:
   std::string name() const override { return "cpu"; }
   std::string description() const override {
-    return fmt::format("fused SIMD kernels ({}), {} threads", cpu::simd_target(),
-                       cpu::have_openmp() ? "OpenMP" : "no (serial build)");
+    return fmt::format("fused SIMD kernels ({}), up to {} threads", cpu::simd_target(), cpu::resolve_threads(threads_));
   }
   // Every problem the library validates is supported: any rank, kernel, stride, dilation, causal
   // mask, head dims, GQA and additional KV.
