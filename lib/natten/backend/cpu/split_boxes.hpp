@@ -67,24 +67,34 @@ inline TokenBox line_box(const SplitGeometry& g, const std::array<std::vector<Sp
   return box;
 }
 
-// The window slots of query coordinate q: calls f(slot, key coordinate, bias index) in slot order
-// (slots a causal window lacks are skipped).
+// The window slots of query coordinate q: calls f(slot, box row of the key, bias index) in slot
+// order (slots a causal window lacks are skipped). The row is the key's row in `box` (which must
+// hold the window), or 0 without a box. Everything is stepped incrementally: per axis, the bias
+// index is (key - query) / dilation + K - 1 and the box row (key - box start) / box step, both
+// affine in the key's index inside the window, so the loops hold no divisions.
 template <class F>
-void for_each_slot(const SplitGeometry& g, const std::array<int, kMaxRank>& q, F&& f) {
+void for_each_slot(const SplitGeometry& g, const std::array<int, kMaxRank>& q, const TokenBox* box, F&& f) {
   std::array<Span, kMaxRank> w;
-  for (int a = 0; a < kMaxRank; ++a) w[a] = g.window[a][static_cast<std::size_t>(q[a])];
-  std::array<int, kMaxRank> k{};
+  std::array<int, kMaxRank> bias0{}, row0{}, row_step{}, row_stride{};
+  int stride = 1;
+  for (int a = kMaxRank - 1; a >= 0; --a) {
+    w[a] = g.window[a][static_cast<std::size_t>(q[a])];
+    bias0[a] = (w[a].first - q[a]) / g.dilation[a] + g.kernel[a] - 1;
+    if (box != nullptr) {
+      row0[a] = (w[a].first - box->first[a]) / box->step[a];
+      row_step[a] = g.dilation[a] / box->step[a];
+      row_stride[a] = stride;
+      stride *= box->count[a];
+    }
+  }
+  const int nb1 = 2 * g.kernel[1] - 1, nb2 = 2 * g.kernel[2] - 1;
   for (int i0 = 0; i0 < w[0].count; ++i0) {
-    k[0] = w[0].first + i0 * g.dilation[0];
+    const int r0 = (row0[0] + i0 * row_step[0]) * row_stride[0];
     for (int i1 = 0; i1 < w[1].count; ++i1) {
-      k[1] = w[1].first + i1 * g.dilation[1];
-      for (int i2 = 0; i2 < w[2].count; ++i2) {
-        k[2] = w[2].first + i2 * g.dilation[2];
-        const int slot = (i0 * g.kernel[1] + i1) * g.kernel[2] + i2;
-        int bias = 0;  // per axis (key - query) / dilation + K - 1
-        for (int a = 0; a < kMaxRank; ++a) bias = bias * (2 * g.kernel[a] - 1) + (k[a] - q[a]) / g.dilation[a] + g.kernel[a] - 1;
-        f(slot, k, bias);
-      }
+      const int r1 = r0 + (row0[1] + i1 * row_step[1]) * row_stride[1];
+      const int b1 = ((bias0[0] + i0) * nb1 + bias0[1] + i1) * nb2 + bias0[2];
+      const int s1 = (i0 * g.kernel[1] + i1) * g.kernel[2];
+      for (int i2 = 0; i2 < w[2].count; ++i2) f(s1 + i2, r1 + (row0[2] + i2 * row_step[2]) * row_stride[2], b1 + i2);
     }
   }
 }

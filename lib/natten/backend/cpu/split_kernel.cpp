@@ -58,9 +58,9 @@ int BuildLinePairs(const SplitGeometry& g, const SplitGeometry::Line& l, const T
   for (int i = l.pos[g.inner]; i < l.end; ++i) {
     q[g.inner] = i;
     p.first[i - l.pos[g.inner]] = n;
-    for_each_slot(g, q, [&](int slot, const Coord& k, int bias) {
+    for_each_slot(g, q, &box, [&](int slot, int row, int bias) {
       p.slot[n] = slot;
-      p.row[n] = box.index(k);
+      p.row[n] = row;
       p.bias[n] = bias;
       ++n;
     });

@@ -62,7 +62,7 @@ void run_bias_grad(const Problem& p, const SplitGeometry& g, const Tensor& d_att
       for (q[1] = 0; q[1] < g.length[1]; ++q[1]) {
         for (q[2] = 0; q[2] < g.length[2]; ++q[2]) {
           const float* row = src + ((b * g.tokens + g.token(q)) * g.heads_q + h) * g.width();
-          for_each_slot(g, q, [&](int slot, const std::array<int, kMaxRank>&, int bias) {
+          for_each_slot(g, q, nullptr, [&](int slot, int, int bias) {
             acc[bias] += static_cast<double>(row[slot]);
           });
         }
