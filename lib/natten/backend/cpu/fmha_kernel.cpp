@@ -49,6 +49,26 @@ void Transpose(const float* rows, std::int64_t count, int dim, std::size_t strid
   }
 }
 
+// Rows [first, first + count) of the keys (or values: tokens, then additional tokens) of kv head
+// kvh, as float32 rows of padded(dim).
+template <typename T>
+void LoadKvRows(const FmhaArgs& A, const void* tokens, const void* extra, std::int64_t b, int kvh, int dim,
+                std::int64_t first, std::int64_t count, float* rows) {
+  LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, tokens, extra, b, kvh, dim, first + j); }, count, dim, 1.0f,
+              rows);
+}
+
+// The queries of a forward / backward-query unit.
+struct QueryBlock {
+  std::int64_t batch, first;
+  int count;
+};
+QueryBlock QueryBlockOf(const FmhaArgs& A, std::int64_t unit) {
+  const std::int64_t blocks = (A.tokens + kFmhaQueryBlock - 1) / kFmhaQueryBlock;
+  const std::int64_t first = (unit % blocks) * kFmhaQueryBlock;
+  return {unit / blocks, first, static_cast<int>(std::min<std::int64_t>(kFmhaQueryBlock, A.tokens - first))};
+}
+
 // s[i * kKeyBlock + j] = q_i . k_(j0 + j) for i < kRows, j < n rounded up to whole vectors.
 HWY_INLINE void BlockLogits(const float* q, std::size_t dp, const float* kt, std::size_t stride, std::size_t j0,
                             std::size_t n, int dim, float* s) {
@@ -92,9 +112,9 @@ HWY_INLINE void BlockValues(const float* p, const float* vb, std::size_t dvp, st
 
 template <typename T>
 void FmhaForwardT(const FmhaArgs& A, std::int64_t unit, Workspace& ws) {
-  const std::int64_t blocks = (A.tokens + kFmhaQueryBlock - 1) / kFmhaQueryBlock;
-  const std::int64_t b = unit / blocks, q0 = (unit % blocks) * kFmhaQueryBlock;
-  const int nq = static_cast<int>(std::min<std::int64_t>(kFmhaQueryBlock, A.tokens - q0));
+  const QueryBlock qblock = QueryBlockOf(A, unit);
+  const std::int64_t b = qblock.batch, q0 = qblock.first;
+  const int nq = qblock.count;
   const std::int64_t nk = A.tokens + A.extra;
   const std::size_t stride = round_lanes(nk), dp = padded(A.dim), dvp = padded(A.dim_v);
   float* kt = ws.floats(kKeysT, dp * stride);
@@ -108,11 +128,9 @@ void FmhaForwardT(const FmhaArgs& A, std::int64_t unit, Workspace& ws) {
   const float ninf = -std::numeric_limits<float>::infinity();
 
   for (int kvh = 0; kvh < A.heads_kv; ++kvh) {
-    LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, A.key, A.additional_key, b, kvh, A.dim, j); }, nk, A.dim,
-                1.0f, krows);
+    LoadKvRows<T>(A, A.key, A.additional_key, b, kvh, A.dim, 0, nk, krows);
     Transpose(krows, nk, A.dim, stride, kt);
-    LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, A.value, A.additional_value, b, kvh, A.dim_v, j); }, nk,
-                A.dim_v, 1.0f, vb);
+    LoadKvRows<T>(A, A.value, A.additional_value, b, kvh, A.dim_v, 0, nk, vb);
     for (int gh = 0; gh < A.group(); ++gh) {
       const int h = kvh * A.group() + gh;
       for (int i0 = 0; i0 < nq; i0 += kRows) {
@@ -174,9 +192,9 @@ HWY_INLINE void SoftmaxGrad(float* s, float* dp, const float* lse, const float* 
 // keys row-major (dQ += dS K); delta = rowsum(dO * O) is computed here and kept for the key pass.
 template <typename T>
 void FmhaBackwardQueryT(const FmhaArgs& A, std::int64_t unit, Workspace& ws) {
-  const std::int64_t blocks = (A.tokens + kFmhaQueryBlock - 1) / kFmhaQueryBlock;
-  const std::int64_t b = unit / blocks, q0 = (unit % blocks) * kFmhaQueryBlock;
-  const int nq = static_cast<int>(std::min<std::int64_t>(kFmhaQueryBlock, A.tokens - q0));
+  const QueryBlock qblock = QueryBlockOf(A, unit);
+  const std::int64_t b = qblock.batch, q0 = qblock.first;
+  const int nq = qblock.count;
   const std::int64_t nk = A.tokens + A.extra;
   const std::size_t stride = round_lanes(nk), dp = padded(A.dim), dvp = padded(A.dim_v);
   float* kt = ws.floats(kKeysT, dp * stride);
@@ -195,11 +213,9 @@ void FmhaBackwardQueryT(const FmhaArgs& A, std::int64_t unit, Workspace& ws) {
   T* d_query = static_cast<T*>(A.d_query);
 
   for (int kvh = 0; kvh < A.heads_kv; ++kvh) {
-    LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, A.key, A.additional_key, b, kvh, A.dim, j); }, nk, A.dim,
-                1.0f, krows);
+    LoadKvRows<T>(A, A.key, A.additional_key, b, kvh, A.dim, 0, nk, krows);
     Transpose(krows, nk, A.dim, stride, kt);
-    LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, A.value, A.additional_value, b, kvh, A.dim_v, j); }, nk,
-                A.dim_v, 1.0f, vrows);
+    LoadKvRows<T>(A, A.value, A.additional_value, b, kvh, A.dim_v, 0, nk, vrows);
     Transpose(vrows, nk, A.dim_v, stride, vt);
     for (int gh = 0; gh < A.group(); ++gh) {
       const int h = kvh * A.group() + gh;
@@ -269,10 +285,8 @@ void FmhaBackwardKeyT(const FmhaArgs& A, std::int64_t unit, Workspace& ws) {
 
   for (int kvh = 0; kvh < A.heads_kv; ++kvh) {
     // Key/value rows of the block, zero rows up to a whole register block.
-    LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, A.key, A.additional_key, b, kvh, A.dim, k0 + j); }, nkb,
-                A.dim, 1.0f, kb);
-    LoadRows<T>([&](std::int64_t j) { return KvRow<T>(A, A.value, A.additional_value, b, kvh, A.dim_v, k0 + j); },
-                nkb, A.dim_v, 1.0f, vb);
+    LoadKvRows<T>(A, A.key, A.additional_key, b, kvh, A.dim, k0, nkb, kb);
+    LoadKvRows<T>(A, A.value, A.additional_value, b, kvh, A.dim_v, k0, nkb, vb);
     const int nkr = (nkb + kRows - 1) / kRows * kRows;
     ZeroRows(kb + static_cast<std::size_t>(nkb) * dp, static_cast<std::size_t>(nkr - nkb) * dp);
     ZeroRows(vb + static_cast<std::size_t>(nkb) * dvp, static_cast<std::size_t>(nkr - nkb) * dvp);

@@ -31,17 +31,22 @@ struct PartTables {
   }
 };
 
-}  // namespace
-
-void run_merge_forward(const MergeProblem& m, const std::vector<Tensor>& outputs, const std::vector<Tensor>& lses,
-                       Tensor& output, Tensor& lse, const Workers& w) {
-  const PartTables parts(outputs, lses);
+MergeArgs base_args(const MergeProblem& m, const PartTables& parts) {
   MergeArgs a;
   a.parts = m.parts;
   a.dim = m.dim;
   a.rows = m.rows;
   a.outputs = parts.output_ptrs.data();
   a.lses = parts.lse_ptrs.data();
+  return a;
+}
+
+}  // namespace
+
+void run_merge_forward(const MergeProblem& m, const std::vector<Tensor>& outputs, const std::vector<Tensor>& lses,
+                       Tensor& output, Tensor& lse, const Workers& w) {
+  const PartTables parts(outputs, lses);
+  MergeArgs a = base_args(m, parts);
   a.output = output.raw();
   a.lse = lse.data<float>();
   run_rows(m, a, w, merge_forward_rows);
@@ -59,12 +64,7 @@ void run_merge_backward(const MergeProblem& m, const std::vector<Tensor>& output
     d_out_ptrs.push_back(d_outputs[i].raw());
     d_lse_ptrs.push_back(d_lses[i].data<float>());
   }
-  MergeArgs a;
-  a.parts = m.parts;
-  a.dim = m.dim;
-  a.rows = m.rows;
-  a.outputs = parts.output_ptrs.data();
-  a.lses = parts.lse_ptrs.data();
+  MergeArgs a = base_args(m, parts);
   a.merged_output = merged.raw();
   a.d_output = grad.raw();
   a.d_lse = grad_lse.defined() ? grad_lse.data<float>() : nullptr;

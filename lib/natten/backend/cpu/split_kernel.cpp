@@ -43,6 +43,14 @@ void LoadExtra(const SplitGeometry& g, const void* tensor, std::int64_t b, int k
   }
 }
 
+// The rows a line's windows read (its box, then the additional tokens) for kv head kvh.
+template <typename T>
+void LoadWindowRows(const SplitGeometry& g, const TokenBox& box, const void* rows, const void* extra, std::int64_t b,
+                    int kvh, int dim, float* dst) {
+  LoadBox<T>(g, box, rows, b, kvh, g.heads_kv, dim, dst);
+  if (g.extra > 0) LoadExtra<T>(g, extra, b, kvh, dim, dst + static_cast<std::size_t>(box.size()) * padded(dim));
+}
+
 // The window slots of every query of a line, as (slot, box row, bias index), query by query:
 // built once per unit and reused by every head. count[i] = slots of query i; returns the total.
 struct LinePairs {
@@ -97,8 +105,7 @@ void WindowDotsT(const WindowDotsArgs& A, std::int64_t unit, Workspace& ws) {
   for (std::size_t i = 0; i < kLanes; ++i) pa[i] = xrow;
 
   for (int kvh = 0; kvh < g.heads_kv; ++kvh) {
-    LoadBox<T>(g, box, A.y, l.batch, kvh, g.heads_kv, A.dx, yb);
-    if (g.extra > 0) LoadExtra<T>(g, A.y_extra, l.batch, kvh, A.dx, yb + nbox * dp);
+    LoadWindowRows<T>(g, box, A.y, A.y_extra, l.batch, kvh, A.dx, yb);
     for (int gh = 0; gh < g.group(); ++gh) {
       const int h = kvh * g.group() + gh;
       const float* bias = A.bias != nullptr ? A.bias + static_cast<std::int64_t>(h) * g.bias_size : nullptr;
@@ -145,8 +152,7 @@ void WindowSumsT(const WindowSumsArgs& A, std::int64_t unit, Workspace& ws) {
   T* out = static_cast<T*>(A.out);
 
   for (int kvh = 0; kvh < g.heads_kv; ++kvh) {
-    LoadBox<T>(g, box, A.y, l.batch, kvh, g.heads_kv, A.dy, yb);
-    if (g.extra > 0) LoadExtra<T>(g, A.y_extra, l.batch, kvh, A.dy, yb + nbox * dp);
+    LoadWindowRows<T>(g, box, A.y, A.y_extra, l.batch, kvh, A.dy, yb);
     for (int gh = 0; gh < g.group(); ++gh) {
       const int h = kvh * g.group() + gh;
       Coord q = l.pos;
