@@ -49,16 +49,31 @@ struct SplitGeometry {
   int group() const { return heads_q / heads_kv; }
   std::int64_t width() const { return slots + extra; }  // columns of the attention tensor
 
-  static constexpr int kLineChunk = 32;  // positions along the inner axis per unit
+  // A unit covers kLineChunk positions along the inner axis times up to kLineRows positions of ONE
+  // dilation group along the axis before it (mid), so that the box rows a unit loads are shared
+  // by several rows of queries (a window's extent along mid is loaded once, not once per row).
+  static constexpr int kLineChunk = 32;
+  static constexpr int kLineRows = 4;
+  int mid = -1;                                      // inner - 1, or -1 for rank 1
+  std::vector<std::array<int, 2>> mid_blocks;        // (first position, rows), rows step dilation[mid]
   std::int64_t lines_per_batch() const;
   std::int64_t units() const { return batch * lines_per_batch(); }
-  // The unit's batch, its position on each outer axis, and [begin, end) on the inner axis.
   struct Line {
     std::int64_t batch;
-    std::array<int, kMaxRank> pos;  // pos[inner] = begin
-    int end;
+    std::array<int, kMaxRank> pos;  // first position on every axis; pos[inner] = begin
+    int rows;                       // positions along mid: pos[mid] + r * dilation[mid], r < rows
+    int end;                        // along inner: [pos[inner], end)
   };
   Line line(std::int64_t unit) const;
+  // Positions of a line, row-major (mid rows, then inner): count and the coordinate of index u.
+  int line_size(const Line& l) const { return l.rows * (l.end - l.pos[inner]); }
+  std::array<int, kMaxRank> line_coord(const Line& l, int u) const {
+    std::array<int, kMaxRank> c = l.pos;
+    const int w = l.end - l.pos[inner];
+    if (mid >= 0) c[mid] += (u / w) * dilation[mid];
+    c[inner] += u % w;
+    return c;
+  }
   std::int64_t token(const std::array<int, kMaxRank>& c) const {
     return (static_cast<std::int64_t>(c[0]) * length[1] + c[1]) * length[2] + c[2];
   }

@@ -43,27 +43,33 @@ struct TokenBox {
   }
 };
 
-// The box of the spans `spans` (window or inverse) over the line's positions.
+// The box of the spans `spans` (windows or inverse windows) over the line's positions: per axis,
+// from the first span start to the last span end (spans move monotonically along an axis, and
+// along mid the line's positions share a dilation group, so this is their union there).
 inline TokenBox line_box(const SplitGeometry& g, const std::array<std::vector<Span>, kMaxRank>& spans,
                          const SplitGeometry::Line& l) {
   TokenBox box;
   for (int a = 0; a < kMaxRank; ++a) {
-    if (a == g.inner) continue;
-    const Span s = spans[a][static_cast<std::size_t>(l.pos[a])];
-    box.first[a] = s.first;
-    box.step[a] = g.dilation[a];
-    box.count[a] = s.count;
+    const int d = g.dilation[a];
+    int n = 1, step = 0;  // the line's positions on this axis: pos[a] + i * step, i < n
+    if (a == g.inner) {
+      n = l.end - l.pos[a];
+      step = 1;
+    } else if (a == g.mid) {
+      n = l.rows;
+      step = d;
+    }
+    int lo = g.length[a], hi = 0;
+    for (int i = 0; i < n; ++i) {
+      const Span s = spans[a][static_cast<std::size_t>(l.pos[a] + i * step)];
+      if (s.count == 0) continue;
+      lo = std::min(lo, s.first);
+      hi = std::max(hi, s.first + (s.count - 1) * d + 1);
+    }
+    box.step[a] = a == g.inner ? 1 : d;  // outer axes: one dilation group
+    box.first[a] = hi > lo ? lo : 0;
+    box.count[a] = hi > lo ? (hi - lo + box.step[a] - 1) / box.step[a] : 0;
   }
-  const int in = g.inner;
-  int lo = g.length[in], hi = 0;
-  for (int i = l.pos[in]; i < l.end; ++i) {
-    const Span s = spans[in][static_cast<std::size_t>(i)];
-    if (s.count == 0) continue;
-    lo = std::min(lo, s.first);
-    hi = std::max(hi, s.first + (s.count - 1) * g.dilation[in] + 1);
-  }
-  box.first[in] = lo;
-  box.count[in] = std::max(hi - lo, 0);
   return box;
 }
 

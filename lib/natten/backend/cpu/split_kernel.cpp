@@ -62,10 +62,10 @@ struct LinePairs {
 
 int BuildLinePairs(const SplitGeometry& g, const SplitGeometry::Line& l, const TokenBox& box, const LinePairs& p) {
   int n = 0;
-  Coord q = l.pos;
-  for (int i = l.pos[g.inner]; i < l.end; ++i) {
-    q[g.inner] = i;
-    p.first[i - l.pos[g.inner]] = n;
+  const int size = g.line_size(l);
+  for (int u = 0; u < size; ++u) {
+    const Coord q = g.line_coord(l, u);
+    p.first[u] = n;
     for_each_slot(g, q, &box, [&](int slot, int row, int bias) {
       p.slot[n] = slot;
       p.row[n] = row;
@@ -73,14 +73,14 @@ int BuildLinePairs(const SplitGeometry& g, const SplitGeometry::Line& l, const T
       ++n;
     });
   }
-  p.first[l.end - l.pos[g.inner]] = n;
+  p.first[size] = n;
   return n;
 }
 
 LinePairs AllocPairs(const SplitGeometry& g, Workspace& ws) {
-  const std::size_t cap = static_cast<std::size_t>(SplitGeometry::kLineChunk * g.slots);
-  return {ws.ints(kPairSlot, cap), ws.ints(kPairRow, cap), ws.ints(kPairBias, cap),
-          ws.ints(kPairCount, SplitGeometry::kLineChunk + 1)};
+  const std::size_t positions = SplitGeometry::kLineChunk * SplitGeometry::kLineRows;
+  const std::size_t cap = positions * static_cast<std::size_t>(g.slots);
+  return {ws.ints(kPairSlot, cap), ws.ints(kPairRow, cap), ws.ints(kPairBias, cap), ws.ints(kPairCount, positions + 1)};
 }
 
 template <typename T>
@@ -109,13 +109,11 @@ void WindowDotsT(const WindowDotsArgs& A, std::int64_t unit, Workspace& ws) {
     for (int gh = 0; gh < g.group(); ++gh) {
       const int h = kvh * g.group() + gh;
       const float* bias = A.bias != nullptr ? A.bias + static_cast<std::int64_t>(h) * g.bias_size : nullptr;
-      Coord q = l.pos;
-      for (int i = l.pos[g.inner]; i < l.end; ++i) {
-        q[g.inner] = i;
-        const std::int64_t r = (l.batch * g.tokens + g.token(q)) * g.heads_q + h;
+      for (int u = 0; u < g.line_size(l); ++u) {
+        const std::int64_t r = (l.batch * g.tokens + g.token(g.line_coord(l, u))) * g.heads_q + h;
         LoadRow(x + r * A.dx, A.dx, 1.0f, xrow);
         for (std::int64_t s = 0; s < g.slots; ++s) row[s] = A.missing;
-        const int p0 = pairs.first[i - l.pos[g.inner]], p1 = pairs.first[i - l.pos[g.inner] + 1];
+        const int p0 = pairs.first[u], p1 = pairs.first[u + 1];
         for (int p = p0; p < p1; p += static_cast<int>(kLanes)) {
           const int n = std::min(static_cast<int>(kLanes), p1 - p);
           for (int j = 0; j < static_cast<int>(kLanes); ++j) {
@@ -155,13 +153,11 @@ void WindowSumsT(const WindowSumsArgs& A, std::int64_t unit, Workspace& ws) {
     LoadWindowRows<T>(g, box, A.y, A.y_extra, l.batch, kvh, A.dy, yb);
     for (int gh = 0; gh < g.group(); ++gh) {
       const int h = kvh * g.group() + gh;
-      Coord q = l.pos;
-      for (int i = l.pos[g.inner]; i < l.end; ++i) {
-        q[g.inner] = i;
-        const std::int64_t r = (l.batch * g.tokens + g.token(q)) * g.heads_q + h;
+      for (int u = 0; u < g.line_size(l); ++u) {
+        const std::int64_t r = (l.batch * g.tokens + g.token(g.line_coord(l, u))) * g.heads_q + h;
         // Only the slots that hold a key are read: the others may be anything (-inf, NaN).
         const T* src = a + r * static_cast<std::int64_t>(width);
-        const int p0 = pairs.first[i - l.pos[g.inner]], p1 = pairs.first[i - l.pos[g.inner] + 1];
+        const int p0 = pairs.first[u], p1 = pairs.first[u + 1];
         int n = 0;
         for (int p = p0; p < p1; ++p, ++n) {
           w[n] = to_float(src[pairs.slot[p]]);
@@ -186,7 +182,7 @@ void InverseSumsT(const InverseSumsArgs& A, std::int64_t unit, Workspace& ws) {
   const TokenBox box = line_box(g, g.inverse, l);  // the queries attending the line's keys
   const std::size_t dp = padded(A.dx), nbox = static_cast<std::size_t>(box.size());
   const std::int64_t width = g.width();
-  const int keys = l.end - l.pos[g.inner];
+  const int keys = g.line_size(l);
   float* xb = ws.floats(kBoxRows, nbox * dp);
   float* acc = ws.floats(kAccum, static_cast<std::size_t>(keys) * dp);
   // Per key: the attending queries' tokens, box rows and the slot the key has in their windows.
@@ -203,9 +199,8 @@ void InverseSumsT(const InverseSumsArgs& A, std::int64_t unit, Workspace& ws) {
   int* first = ws.ints(kPairCount, static_cast<std::size_t>(keys) + 1);
   float* w = ws.floats(kWeights, cap);
   int n = 0;
-  Coord k = l.pos;
   for (int i = 0; i < keys; ++i) {
-    k[g.inner] = l.pos[g.inner] + i;
+    const Coord k = g.line_coord(l, i);
     first[i] = n;
     for_each_inverse(g, k, [&](const Coord& q, int slot) {
       token[n] = g.token(q);
@@ -232,7 +227,7 @@ void InverseSumsT(const InverseSumsArgs& A, std::int64_t unit, Workspace& ws) {
       }
     }
     for (int i = 0; i < keys; ++i) {
-      k[g.inner] = l.pos[g.inner] + i;
+      const Coord k = g.line_coord(l, i);
       StoreRow(acc + static_cast<std::size_t>(i) * dp, A.dx, 1.0f,
                out + ((l.batch * g.tokens + g.token(k)) * g.heads_kv + kvh) * A.dx);
     }
