@@ -25,18 +25,8 @@ class CpuBackend final : public Backend {
   // Every problem the library validates is supported: any rank, kernel, stride, dilation, causal
   // mask, head dims, GQA and additional KV.
   std::string why_unsupported(Op, const Problem&) const override { return {}; }
-  bool implements(Op op) const override {
-    switch (op) {
-      case Op::forward: case Op::backward:
-      case Op::qk_forward: case Op::qk_backward: case Op::av_forward: case Op::av_backward:
-      case Op::merge_forward: case Op::merge_backward: case Op::fmha_forward:
-      case Op::fmha_backward:
-      case Op::varlen_forward: case Op::varlen_backward:
-        return true;
-      default:
-        return false;
-    }
-  }
+  // Every op: split qk/av, merge, FMHA and varlen are in split_*, merge*, fmha*, varlen* (OPS.md).
+  bool implements(Op) const override { return true; }
 
   void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
     require_contiguous("output", out);
