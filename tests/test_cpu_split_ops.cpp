@@ -157,6 +157,17 @@ TEST(CpuSplitOps, SameBitsOnOneTwoAndThreeThreads) {
     const Tensor d_out = random_tensor(rng, full.output_shape(), dtype);
     std::vector<Tensor> outs{random_tensor(rng, {3, 40, 2, 9}, dtype), random_tensor(rng, {3, 40, 2, 9}, dtype)};
     std::vector<Tensor> lses{random_tensor(rng, {3, 40, 2}, DType::f32, 3.0f), random_tensor(rng, {3, 40, 2}, DType::f32, 3.0f)};
+    ProblemSpec vs;
+    vs.dtype = dtype;
+    vs.params = NAParams::uniform(2, 5);
+    vs.spatial = {12, 10, 1};
+    vs.batch = 2;
+    vs.heads_q = 2;
+    vs.dim = 8;
+    const Problem vp = make_problem(vs);
+    const std::vector<Extent> extents{{12, 10, 1}, {7, 9, 1}};
+    const NAInputs vin = random_inputs(rng, vp);
+    const Tensor vd_out = random_tensor(rng, vp.output_shape(), dtype);
     std::vector<Tensor> first;
     for (int threads : {1, 2, 3}) {
       cpu->set_threads(threads);
@@ -173,6 +184,9 @@ TEST(CpuSplitOps, SameBitsOnOneTwoAndThreeThreads) {
       const ForwardResult m = merge_attentions(*cpu, outs, lses);
       const MergeGrads mg = merge_attentions_backward(*cpu, outs, lses, m.output, m.lse, m.output, m.lse);
       got.insert(got.end(), {m.output, m.lse, mg.outputs[0], mg.outputs[1], mg.lses[0], mg.lses[1]});
+      const ForwardResult v = na_forward_varlen(*cpu, vp.params, vin, extents);
+      const Gradients vg = na_backward_varlen(*cpu, vp.params, vin, extents, v.output, v.lse, vd_out);
+      got.insert(got.end(), {v.output, v.lse, vg.query, vg.key, vg.value});
       if (threads == 1) {
         first = got;
         continue;
