@@ -8,7 +8,7 @@
     pip install "natten<0.20"   # 0.14-0.17: the split ops (heads-first API)
     python3 scripts/make_reference.py --config configs/parity_split.ini --skip-unsupported --output split.h5
 
-The case list is the project's INI format (lib/natten/io/case_config.hpp; the same keys and
+The case list is the project's INI format (lib/natten/config/case_spec.hpp; the same keys and
 defaults natten-check --write reads): one section per case, [defaults] for all, keys rank,
 input_size, batch, heads, heads_kv, dim, window_size (alias k), stride, dilation, causal, dtype,
 add_kv, backward, seed, and op (na, na_qk, na_av, merge), rpb (na_qk), parts (merge). Inputs are
@@ -62,7 +62,7 @@ class ConfigError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# INI case lists (mirrors lib/natten/io/ini.cpp and case_config.cpp; keep the two in step)
+# INI case lists (mirrors lib/natten/io/ini.cpp and config/case_spec.cpp; keep the two in step)
 
 def parse_ini(text, path):
     sections = []  # [(name, line, [(key, value, line)])]
@@ -102,7 +102,7 @@ def parse_ini(text, path):
 
 
 def fnv1a(name):
-    h = 1469598103934665603
+    h = 14695981039346656037  # the 64-bit FNV-1a offset basis, as case_spec.cpp
     for byte in name.encode():
         h = ((h ^ byte) * 1099511628211) % (1 << 64)
     return h

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "natten/bench/guard.hpp"
-#include "natten/bench/json.hpp"
+#include "natten/io/json.hpp"
 #include "support/temp_file.hpp"
 
 namespace natten {
@@ -32,7 +32,7 @@ Result run(const std::string& args) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = bench::read_file(err.path());
+  r.err = read_file(err.path());
   return r;
 }
 
@@ -56,7 +56,7 @@ TEST(BenchExe, BadIniNamesFileLineAndKey) {
   const testing::TempFile ini(".ini", "[defaults]\nheads = 2\n[case]\ninput_size = 16\nk = 7x\n");
   const Result r = run("--config " + ini.path() + " --dry-run");
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find(ini.path() + ":5: k: '7x' is not an integer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(ini.path() + ":5: key 'k': '7x' is not a non-negative integer"), std::string::npos) << r.err;
 }
 
 TEST(BenchExe, InformationalModes) {
@@ -89,7 +89,7 @@ TEST(BenchExe, RunWritesReportsAndProgress) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("12x10 k3x3"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("[2/2] cli reference backward: median"), std::string::npos) << r.err;
-  const bench::Json j = bench::Json::parse(bench::read_file(json.path()), json.path());
+  const Json j = Json::parse(read_file(json.path()), json.path());
   EXPECT_EQ(j.at("schema", "").as_string("schema"), "natten-bench/1");
   EXPECT_FALSE(j.at("machine", "").at("cpu_model", "").as_string("").empty());
   EXPECT_FALSE(j.at("build", "").at("compiler", "").as_string("").empty());
@@ -97,9 +97,9 @@ TEST(BenchExe, RunWritesReportsAndProgress) {
   ASSERT_EQ(results.size(), 2u);
   EXPECT_GT(results[1].at("time_s", "").at("median", "").as_number(""), 0);
   EXPECT_EQ(results[1].at("problem", "").at("window_size", "").elements().size(), 2u);
-  const std::string c = bench::read_file(csv.path());
+  const std::string c = read_file(csv.path());
   EXPECT_EQ(std::count(c.begin(), c.end(), '\n'), 3);
-  EXPECT_NE(bench::read_file(md.path()).find("| cli |"), std::string::npos);
+  EXPECT_NE(read_file(md.path()).find("| cli |"), std::string::npos);
 }
 
 TEST(BenchExe, UnwritableOutputIsAnErrorWithoutPartialFile) {

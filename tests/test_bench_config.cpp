@@ -10,6 +10,7 @@
 #include "natten/io/ini.hpp"
 #include "natten/core/error.hpp"
 #include "suite.hpp"
+#include "support/bench_cases.hpp"
 #include "support/temp_file.hpp"
 
 namespace natten {
@@ -18,22 +19,8 @@ namespace {
 using config::CaseDef;
 using config::ResolvedCase;
 
-// The message of the Error that `f` throws ("" when it does not throw).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::vector<ResolvedCase> resolve_text(const std::string& text, const std::string& path = "t.ini") {
-  std::vector<ResolvedCase> out;
-  for (const CaseDef& d : config::cases_from_ini(parse_ini(text, path))) out.push_back(config::resolve_case(d));
-  return out;
-}
+using testing::error_of;
+using testing::resolve_text;
 
 // The reader is natten-check's (natten/io/ini.hpp, tested there); these check what natten-bench
 // makes of its sections and that syntax errors reach the user with file and line.
@@ -58,8 +45,8 @@ TEST(BenchIni, MalformedFilesNameFileAndLine) {
       {"[a\n", "x.ini:1: "},
       {"[a]\n[b]\n[a]\n", "x.ini:3: "},
       {"[a]\ndim = 1\ndim = 2\n", "x.ini:3: "},
-      {"[a]\ndim =\n", "x.ini:2: dim: '' is not an integer"},
-      {"[a]\nwin dow = 3\n", "x.ini:2: unknown key 'win dow'"},
+      {"[a]\ndim =\n", "x.ini:2: key 'dim': '' is not a non-negative integer"},
+      {"[a]\nwin dow = 3\n", "x.ini:2: key 'win dow': unknown key in section [a]"},
   };
   for (const Bad& b : bad) {
     const std::string msg = error_of([&] { config::cases_from_ini(parse_ini(b.text, "x.ini")); });
@@ -114,25 +101,25 @@ TEST(BenchCases, BadKeysAndValuesNameFileLineAndKey) {
     const char* text;
     const char* expect;
   } bad[] = {
-      {"[a]\ninput_size = 8\nwindow = 3\n", "t.ini:3: unknown key 'window' (known: rank, input_size"},
-      {"[a]\ninput_size = 8\nk = 7x\n", "t.ini:3: k: '7x' is not an integer"},
-      {"[a]\ninput_size = 8\nk = +3\n", "t.ini:3: k: '+3' is not an integer"},
-      {"[a]\ninput_size = 8\nk = 3\nbatch = 0\n", "t.ini:4: batch: 0 is out of range [1, "},
-      {"[a]\ninput_size = 8\nk = 3\nheads = 99999999999\n", "t.ini:4: heads: 99999999999 is out of range"},
-      {"[a]\ninput_size = 8,,8\n", "t.ini:2: input_size: empty item in list '8,,8'"},
-      {"[a]\ninput_size = 8,8,8,8\n", "t.ini:2: input_size: 4 values given, at most 3 allowed"},
-      {"[a]\ninput_size = 8\ncausal = maybe\n", "t.ini:3: causal: 'maybe' is not a boolean"},
-      {"[a]\ninput_size = 8\ndtype = fp64\n", "t.ini:3: dtype: 'fp64' is not a dtype (fp32, fp16 or bf16)"},
-      {"[a]\ninput_size = 8\nbackward = 2\n", "t.ini:3: backward: '2' is not a boolean"},
-      {"[a]\ninput_size = 8\nk = 3\nbackend = cpu,cpu\n", "t.ini:4: backend: 'cpu' listed twice"},
-      {"[defaults]\ndim = -1\n[a]\ninput_size = 8\n", "t.ini:2: dim: -1 is out of range [1, "},
-      {"[a]\ninput_size = 8\nk = 3# seven\n", "t.ini:3: k: '3# seven' is not an integer"},
-      {"[a]\ninput_size = 8,8\nk = 3,3,3\n", "t.ini:3: window_size: 3 values given for rank 2"},
-      {"[a]\ninput_size = 8,8\nk = 3\nrank = 3\n", "case 'a' (t.ini:1): t.ini:4: rank: 3 does not match input_size (8x8"},
-      {"[a]\nk = 3\n", "case 'a' (t.ini:1): input_size is required"},
-      {"[a]\ninput_size = 8\n", "case 'a' (t.ini:1): window_size is required"},
-      {"[a]\ninput_size = 8\nk = 9\n", "case 'a' (t.ini:1): kernel_size[0] * dilation[0] = 9 * 1 exceeds input size 8"},
-      {"[a]\ninput_size = 8\nk = 3\nheads = 4\nheads_kv = 3\n", "case 'a' (t.ini:1): heads: query heads 4 is not a multiple"},
+      {"[a]\ninput_size = 8\nwindow = 3\n", "t.ini:3: key 'window': unknown key in section [a] (known: op, rank, input_size"},
+      {"[a]\ninput_size = 8\nk = 7x\n", "t.ini:3: key 'k': '7x' is not a non-negative integer"},
+      {"[a]\ninput_size = 8\nk = +3\n", "t.ini:3: key 'k': '+3' is not a non-negative integer"},
+      {"[a]\ninput_size = 8\nk = 3\nbatch = 0\n", "t.ini:4: key 'batch': 0 is out of range [1, "},
+      {"[a]\ninput_size = 8\nk = 3\nheads = 99999999999\n", "t.ini:4: key 'heads': 99999999999 is out of range"},
+      {"[a]\ninput_size = 8,,8\n", "t.ini:2: key 'input_size': empty item in list '8,,8'"},
+      {"[a]\ninput_size = 8,8,8,8\n", "t.ini:2: key 'input_size': 4 values given, at most 3 allowed"},
+      {"[a]\ninput_size = 8\ncausal = maybe\n", "t.ini:3: key 'causal': 'maybe' is not a boolean"},
+      {"[a]\ninput_size = 8\ndtype = fp64\n", "t.ini:3: key 'dtype': 'fp64' is not a dtype (fp32, fp16 or bf16)"},
+      {"[a]\ninput_size = 8\nbackward = 2\n", "t.ini:3: key 'backward': '2' is not a boolean"},
+      {"[a]\ninput_size = 8\nk = 3\nbackend = cpu,cpu\n", "t.ini:4: key 'backend': 'cpu' listed twice"},
+      {"[defaults]\ndim = -1\n[a]\ninput_size = 8\n", "t.ini:2: key 'dim': '-1' is not a non-negative integer"},
+      {"[a]\ninput_size = 8\nk = 3# seven\n", "t.ini:3: key 'k': '3# seven' is not a non-negative integer"},
+      {"[a]\ninput_size = 8,8\nk = 3,3,3\n", "t.ini:3: key 'k': '3,3,3' has 3 values, expected 1 or 2 (one per axis)"},
+      {"[a]\ninput_size = 8,8\nk = 3\nrank = 3\n", "t.ini:4: key 'rank': rank 3 disagrees with input_size '8,8' (2 extents)"},
+      {"[a]\nk = 3\n", "t.ini:1: case [a] has no 'input_size' (nor does [defaults])"},
+      {"[a]\ninput_size = 8\n", "t.ini:1: case [a] has no 'window_size' (or 'k')"},
+      {"[a]\ninput_size = 8\nk = 9\n", "t.ini:1: case [a]: kernel_size[0] * dilation[0] = 9 * 1 exceeds input size 8"},
+      {"[a]\ninput_size = 8\nk = 3\nheads = 4\nheads_kv = 3\n", "t.ini:1: case [a]: heads: query heads 4 is not a multiple"},
       {"[defaults]\ndim = 8\n", "t.ini: no cases"},
       {"[a]\ninput_size = 8\nk = 3\n[defaults]\ndim = 8\n", "t.ini:4: [defaults] must come before the first case"},
   };
@@ -163,10 +150,7 @@ TEST(BenchCases, StandardIniMatchesBuiltInSuite) {
   EXPECT_EQ(bench::standard_suite(3).size(), 1u);
 }
 
-bench::Options parse(std::vector<const char*> args) {
-  args.insert(args.begin(), "natten-bench");
-  return bench::parse_command_line(static_cast<int>(args.size()), args.data());
-}
+bench::Options parse(std::vector<const char*> args) { return testing::parse_bench_args(std::move(args)); }
 
 TEST(BenchCli, UpstreamProfilerSpellings) {
   const bench::Options o = parse({"-i", "64", "48", "-b", "2", "-n", "8", "--heads-kv", "2", "-d", "64", "-w", "7,5",
@@ -231,7 +215,7 @@ TEST(BenchCli, BadFlagsAreOneLineErrors) {
     const char* expect;
   } bad[] = {
       {{"--bogus"}, "--bogus"},
-      {{"-i", "64", "-w", "7x"}, "--window-size: '7x' is not an integer"},
+      {{"-i", "64", "-w", "7x"}, "--window-size: '7x' is not a non-negative integer"},
       {{"-i", "1", "2", "3", "4"}, "--input-size"},
       {{"--dtype", "fp8"}, "--dtype: 'fp8' is not a dtype"},
       {{"--rank", "4"}, "--rank: 4 is out of range [1, 3]"},
@@ -242,7 +226,8 @@ TEST(BenchCli, BadFlagsAreOneLineErrors) {
       {{"--max-time", "0.1", "--min-time", "1"}, "--max-time: 0.1 must be > 0 and >= --min-time 1"},
       {{"--peak", "--dry-run"}, "excludes"},
       {{"--dry-run", "--baseline", "x.json"}, "--baseline/--save-baseline need a timed run"},
-      {{"--threads", "-1"}, "--threads: -1 is out of range [0, 4096]"},
+      {{"--threads", "-1"}, "--threads: '-1' is not a non-negative integer"},
+      {{"--threads", "5000"}, "--threads: 5000 is out of range [0, 4096]"},
   };
   for (const Bad& b : bad) {
     const std::string msg = error_of([&] { parse(b.args); });
@@ -254,10 +239,10 @@ TEST(BenchCli, BadFlagsAreOneLineErrors) {
 
 TEST(BenchCli, InvalidProblemNamesTheCase) {
   const std::string msg = error_of([] { bench::assemble_cases(parse({"-i", "8", "-w", "9"})); });
-  EXPECT_NE(msg.find("case 'cli' (command line): kernel_size[0] * dilation[0] = 9 * 1 exceeds input size 8"), std::string::npos)
+  EXPECT_NE(msg.find("command line: case [cli]: kernel_size[0] * dilation[0] = 9 * 1 exceeds input size 8"), std::string::npos)
       << msg;
   const std::string suite = error_of([] { bench::assemble_cases(parse({"--rank", "2", "--k", "40"})); });
-  EXPECT_NE(suite.find("case '2d-32x32' (standard suite)"), std::string::npos) << suite;
+  EXPECT_NE(suite.find("standard suite: case [2d-32x32]: "), std::string::npos) << suite;
 }
 
 TEST(BenchCli, BackendSelection) {

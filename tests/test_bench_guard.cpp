@@ -7,11 +7,12 @@
 #include <thread>
 
 #include "natten/bench/guard.hpp"
-#include "natten/bench/json.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/json.hpp"
 #include "runner.hpp"
 #include "suite.hpp"
+#include "support/bench_cases.hpp"
 #include "support/temp_file.hpp"
 
 namespace natten {
@@ -21,7 +22,6 @@ using bench::Baseline;
 using bench::GuardEntry;
 using bench::GuardKind;
 using bench::GuardOptions;
-using bench::Json;
 
 TEST(BenchJson, RoundTripAndEscapes) {
   Json j = Json::object();
@@ -177,15 +177,7 @@ TEST(BenchGuard, UnmatchedCasesAreNotesNotFailures) {
   EXPECT_NE(r.notes[2].find("gone / x / forward: in the baseline but not timed"), std::string::npos);
 }
 
-bench::Options quick_options() {
-  bench::Options o;
-  o.quiet = true;
-  o.policy.warmup_time = 0;
-  o.policy.min_reps = 3;
-  o.policy.min_time = 0;
-  o.policy.max_time = 0.02;
-  return o;
-}
+using testing::quick_options;
 
 config::ResolvedCase tiny_case(bool backward) {
   config::CaseDef d{"tiny", "test", {}};
@@ -332,9 +324,9 @@ TEST(BenchReport, WritersCoverEveryResult) {
   const std::string md = bench::report_markdown(rep);
   EXPECT_NE(md.find("| case | problem | backend |"), std::string::npos) << md;
   // Atomic write: a file in a missing directory is an error and leaves nothing behind.
-  EXPECT_THROW(bench::write_file_atomically("/nonexistent-dir/x.json", "{}"), Error);
+  EXPECT_THROW(write_file_atomically("/nonexistent-dir/x.json", "{}"), Error);
   testing::TempFile out(".json");
-  bench::write_file_atomically(out.path(), bench::report_json(rep).dump());
+  write_file_atomically(out.path(), bench::report_json(rep).dump());
   EXPECT_EQ(bench::read_baseline(out.path()).entries.size(), 1u);  // the failed twin is not a baseline entry
 }
 

@@ -112,6 +112,32 @@ TEST(BenchTiming, BatchesVeryShortCalls) {
   EXPECT_EQ(static_cast<std::int64_t>(calls), m.warmup_calls + static_cast<std::int64_t>(m.samples.size()) * m.batch);
 }
 
+// The device reader is read once per sample, after the timed calls: each device sample is that
+// sample's device seconds divided by its calls; the warmup's is dropped.
+TEST(BenchTiming, DeviceTimePerSample) {
+  int calls = 0, pending = 0;
+  bench::TimingPolicy p;
+  p.warmup_reps = 3;
+  p.warmup_time = 0;
+  p.min_reps = 4;
+  p.min_time = 0;
+  p.noise_target = 1e9;
+  p.min_sample_time = 1e-3;  // batches the empty calls
+  const bench::Measurement m = bench::measure([&] { ++calls, ++pending; }, p, {}, [&]() -> std::optional<double> {
+    const double d = 2e-6 * pending;  // 2 us of "device time" per call
+    pending = 0;
+    return d;
+  });
+  ASSERT_EQ(m.device_samples.size(), m.samples.size());
+  for (double d : m.device_samples) EXPECT_DOUBLE_EQ(d, 2e-6);
+  // One call without a device time: no device samples at all.
+  int n = 0;
+  const bench::Measurement none =
+      bench::measure([] {}, p, {}, [&]() -> std::optional<double> { return ++n == 3 ? std::nullopt : std::optional<double>(1.0); });
+  EXPECT_TRUE(none.device_samples.empty());
+  EXPECT_TRUE(bench::measure([] {}, p).device_samples.empty());
+}
+
 // FLOP and byte counts come from attended_pairs(); check them against a brute-force count of the
 // neighbors for_each_neighbor visits, on random problems (borders, causal, stride, dilation,
 // additional KV, GQA, Dv != D).

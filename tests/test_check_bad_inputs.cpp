@@ -152,7 +152,7 @@ TEST(CheckBadInputs, EachBadCaseIsAClearErrorAndTheRunGoesOn) {
   {
     const h5::File f = h5::File::create(path);
     const h5::Group root = f.root();
-    for (const RefCase& c : cases) testing::write_case_unchecked(root, c);
+    for (const RefCase& c : cases) write_ref_case_unvalidated(root, c, "reference");
     root.create_group("not_a_case");  // no `op`: ignored
     for (const BadCase& b : bad) {
       if (b.edit_group) b.edit_group(root.subgroup(b.name));

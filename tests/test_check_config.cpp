@@ -3,13 +3,18 @@
 #include <gtest/gtest.h>
 
 #include "natten/core/error.hpp"
-#include "natten/io/case_config.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/ini.hpp"
 
 namespace natten {
 namespace {
 
-std::vector<CaseConfig> parse(const std::string& text) { return parse_case_configs(parse_ini(text, "t.ini")); }
+using config::ResolvedCase;
+
+// natten-check reads its case lists with the shared keys only (config::CaseKeys::parity).
+std::vector<ResolvedCase> parse(const std::string& text) {
+  return config::resolve_cases(parse_ini(text, "t.ini"), config::CaseKeys::parity);
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -46,31 +51,31 @@ dtype = fp32
 backward = false
 )");
   ASSERT_EQ(cases.size(), 2u);
-  const CaseConfig& a = cases[0];
+  const ResolvedCase& a = cases[0];
   EXPECT_EQ(a.name, "a");
-  EXPECT_EQ(a.where, "t.ini:8");
-  EXPECT_EQ(a.problem.params.rank, 2);
-  EXPECT_EQ(a.problem.spatial[0], 16);
-  EXPECT_EQ(a.problem.spatial[1], 12);
-  EXPECT_EQ(a.problem.params.kernel[0], 5);
-  EXPECT_EQ(a.problem.params.kernel[1], 5);  // one value broadcasts
-  EXPECT_EQ(a.problem.params.stride[0], 2);
-  EXPECT_EQ(a.problem.params.stride[1], 1);
-  EXPECT_EQ(a.problem.params.dilation[1], 2);
-  EXPECT_TRUE(a.problem.params.causal[0]);
-  EXPECT_FALSE(a.problem.params.causal[1]);
-  EXPECT_EQ(a.problem.heads_q, 4);
-  EXPECT_EQ(a.problem.heads_kv, 2);
-  EXPECT_EQ(a.problem.dim, 8);
-  EXPECT_EQ(a.problem.extra_kv, 3);
-  EXPECT_EQ(a.problem.dtype, DType::bf16);
+  EXPECT_EQ(a.origin, "t.ini:8");
+  EXPECT_EQ(a.spec.params.rank, 2);
+  EXPECT_EQ(a.spec.spatial[0], 16);
+  EXPECT_EQ(a.spec.spatial[1], 12);
+  EXPECT_EQ(a.spec.params.kernel[0], 5);
+  EXPECT_EQ(a.spec.params.kernel[1], 5);  // one value broadcasts
+  EXPECT_EQ(a.spec.params.stride[0], 2);
+  EXPECT_EQ(a.spec.params.stride[1], 1);
+  EXPECT_EQ(a.spec.params.dilation[1], 2);
+  EXPECT_TRUE(a.spec.params.causal[0]);
+  EXPECT_FALSE(a.spec.params.causal[1]);
+  EXPECT_EQ(a.spec.heads_q, 4);
+  EXPECT_EQ(a.spec.heads_kv, 2);
+  EXPECT_EQ(a.spec.dim, 8);
+  EXPECT_EQ(a.spec.extra_kv, 3);
+  EXPECT_EQ(a.spec.dtype, DType::bf16);
   EXPECT_TRUE(a.backward);
   EXPECT_EQ(a.seed, 99u);
-  const CaseConfig& b = cases[1];
-  EXPECT_EQ(b.problem.params.rank, 1);
-  EXPECT_EQ(b.problem.params.kernel[0], 4);
-  EXPECT_EQ(b.problem.heads_kv, 4);  // defaults to heads
-  EXPECT_EQ(b.problem.dtype, DType::f32);
+  const ResolvedCase& b = cases[1];
+  EXPECT_EQ(b.spec.params.rank, 1);
+  EXPECT_EQ(b.spec.params.kernel[0], 4);
+  EXPECT_EQ(b.spec.heads_kv, 4);  // defaults to heads
+  EXPECT_EQ(b.spec.dtype, DType::f32);
   EXPECT_FALSE(b.backward);
   EXPECT_NE(b.seed, a.seed);  // derived from the name when not given
 }
@@ -84,7 +89,11 @@ TEST(CheckConfig, DefaultSeedIsStableAndNameDerived) {
 
 TEST(CheckConfig, ErrorsNameFileLineAndKey) {
   const std::string head = "[c]\ninput_size = 8\nk = 3\n";
-  EXPECT_EQ(error_of(head + "colour = red\n"), "t.ini:4: key 'colour': unknown key in section [c]");
+  EXPECT_EQ(error_of(head + "colour = red\n"),
+            "t.ini:4: key 'colour': unknown key in section [c] (known: op, rank, input_size, batch, heads, heads_kv, dim, "
+            "window_size, stride, dilation, causal, dtype, add_kv, backward, seed, rpb, parts, k)");
+  // natten-bench's own keys are not natten-check's.
+  EXPECT_EQ(error_of(head + "threads = 1\n").rfind("t.ini:4: key 'threads': unknown key in section [c]", 0), 0u);
   EXPECT_EQ(error_of(head + "batch = 2x\n"), "t.ini:4: key 'batch': '2x' is not a non-negative integer");
   EXPECT_EQ(error_of(head + "batch = -1\n"), "t.ini:4: key 'batch': '-1' is not a non-negative integer");
   EXPECT_EQ(error_of(head + "backward = maybe\n"),
@@ -141,28 +150,31 @@ backward = true
   EXPECT_FALSE(cases[0].rpb);
   EXPECT_EQ(cases[1].op, "na_qk");
   EXPECT_TRUE(cases[1].rpb);
-  EXPECT_EQ(cases[1].problem.params.kernel[1], 5);
-  EXPECT_TRUE(cases[1].problem.params.causal[0]);
+  EXPECT_EQ(cases[1].spec.params.kernel[1], 5);
+  EXPECT_TRUE(cases[1].spec.params.causal[0]);
   EXPECT_FALSE(cases[2].rpb);
   EXPECT_EQ(cases[3].op, "na_av");
   EXPECT_FALSE(cases[3].rpb);
-  EXPECT_EQ(cases[3].problem.extra_kv, 2);
-  const CaseConfig& m = cases[4];
+  EXPECT_EQ(cases[3].spec.extra_kv, 2);
+  const ResolvedCase& m = cases[4];
   EXPECT_EQ(m.op, "merge");
   EXPECT_EQ(m.parts, 3);
-  EXPECT_EQ(m.problem.params.rank, 3);
-  EXPECT_EQ(m.problem.spatial[2], 6);
-  EXPECT_EQ(m.problem.heads_q, 3);
-  EXPECT_EQ(m.problem.dim, 8);
+  EXPECT_EQ(m.spec.params.rank, 3);
+  EXPECT_EQ(m.spec.spatial[2], 6);
+  EXPECT_EQ(m.spec.heads_q, 3);
+  EXPECT_EQ(m.spec.dim, 8);
   EXPECT_TRUE(m.backward);
   EXPECT_EQ(cases[0].parts, 2);  // parts from [defaults] does not reach other ops
   // The op list matches the one the parity library dispatches on (case_ops.cpp).
-  EXPECT_EQ(case_config_ops(), (std::vector<std::string>{"na", "na_qk", "na_av", "merge"}));
+  EXPECT_EQ(config::case_ops(config::CaseKeys::parity), (std::vector<std::string>{"na", "na_qk", "na_av", "merge"}));
 }
 
 TEST(CheckConfig, SplitOpErrorsNameFileLineAndKey) {
   EXPECT_EQ(error_of("[c]\nop = na_fancy\ninput_size = 8\nk = 3\n"),
             "t.ini:2: key 'op': unknown op 'na_fancy' (expected na, na_qk, na_av or merge)");
+  // varlen is natten-bench's own op.
+  EXPECT_EQ(error_of("[c]\nop = varlen\ninput_size = 8\nk = 3\n"),
+            "t.ini:2: key 'op': unknown op 'varlen' (expected na, na_qk, na_av or merge)");
   EXPECT_EQ(error_of("[c]\nop = na_av\ninput_size = 8\nk = 3\nrpb = true\n"),
             "t.ini:5: key 'rpb': does not apply to op na_av in section [c]");
   EXPECT_EQ(error_of("[c]\ninput_size = 8\nk = 3\nrpb = false\n"),
@@ -175,9 +187,9 @@ TEST(CheckConfig, SplitOpErrorsNameFileLineAndKey) {
             "t.ini:4: key 'heads_kv': does not apply to op merge in section [c]");
   EXPECT_EQ(error_of("[c]\nop = na_qk\ninput_size = 8\nk = 3\nparts = 2\n"),
             "t.ini:5: key 'parts': does not apply to op na_qk in section [c]");
-  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\nparts = 1\n"), "t.ini:4: key 'parts': 1 parts: expected 2..1024");
-  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8,0\n"), "t.ini:1: case [c]: input_size[1] is 0: must be >= 1");
-  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\ndim = 0\n"), "t.ini:1: case [c]: dim is 0: must be >= 1");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\nparts = 1\n"), "t.ini:4: key 'parts': 1 is out of range [2, 1024]");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8,0\n"), "t.ini:3: key 'input_size': 0 is out of range [1, 1073741824]");
+  EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 8\ndim = 0\n"), "t.ini:4: key 'dim': 0 is out of range [1, 1073741824]");
   EXPECT_EQ(error_of("[c]\nop = merge\ninput_size = 1073741824,1073741824\n"),
             "t.ini:1: case [c]: 2 parts of 1.48e+20 elements exceed the 8589934592 elements a case may hold");
   EXPECT_EQ(error_of("[c]\nop = na_qk\ninput_size = 8\n"), "t.ini:1: case [c] has no 'window_size' (or 'k')");
@@ -206,13 +218,13 @@ TEST(CheckConfig, IniSyntaxErrors) {
 }
 
 TEST(CheckConfig, MissingFileIsAnError) {
-  EXPECT_THROW(read_case_configs("/nonexistent/parity.ini"), Error);
+  EXPECT_THROW(config::read_resolved_cases("/nonexistent/parity.ini", config::CaseKeys::parity), Error);
 }
 
 TEST(CheckConfig, ShippedSplitConfigParses) {
-  const auto cases = read_case_configs(NATTEN_SOURCE_DIR "/configs/parity_split.ini");
+  const auto cases = config::read_resolved_cases(NATTEN_SOURCE_DIR "/configs/parity_split.ini", config::CaseKeys::parity);
   int qk = 0, av = 0, merge = 0, rpb = 0;
-  for (const CaseConfig& c : cases) {
+  for (const ResolvedCase& c : cases) {
     qk += c.op == "na_qk";
     av += c.op == "na_av";
     merge += c.op == "merge";
@@ -225,10 +237,10 @@ TEST(CheckConfig, ShippedSplitConfigParses) {
 }
 
 TEST(CheckConfig, ShippedParityConfigParses) {
-  const auto cases = read_case_configs(NATTEN_SOURCE_DIR "/configs/parity.ini");
+  const auto cases = config::read_resolved_cases(NATTEN_SOURCE_DIR "/configs/parity.ini", config::CaseKeys::parity);
   EXPECT_GE(cases.size(), 15u);
   bool has[3] = {false, false, false};
-  for (const CaseConfig& c : cases) has[c.problem.params.rank - 1] = true;
+  for (const ResolvedCase& c : cases) has[c.spec.params.rank - 1] = true;
   EXPECT_TRUE(has[0] && has[1] && has[2]);
 }
 

@@ -16,7 +16,7 @@
 #include "case_list.hpp"
 #include "check_runner.hpp"
 #include "natten/backend.hpp"
-#include "natten/io/case_config.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/io/split_case.hpp"
 #include "natten/parity/case_generator.hpp"
@@ -184,7 +184,7 @@ TEST(CheckFuzz, DamagedSplitFilesNeverCrashOrHang) {
   {
     const std::unique_ptr<Backend> ref = make_backend("reference");
     const h5::File f = h5::File::create(good);
-    for (const CaseConfig& cfg : read_case_configs(NATTEN_SOURCE_DIR "/configs/parity_split.ini")) {
+    for (const config::ResolvedCase& cfg : config::read_resolved_cases(NATTEN_SOURCE_DIR "/configs/parity_split.ini", config::CaseKeys::parity)) {
       if (cfg.name == "qk2d_causal_gqa_add_kv" || cfg.name == "av2d_causal_add_kv" || cfg.name == "merge3_1d_fp16")
         write_split_case(f.root(), generate_split_case(cfg, *ref), "reference", cfg.op == "na_av");
     }

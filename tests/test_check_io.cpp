@@ -7,7 +7,7 @@
 
 #include "check_runner.hpp"
 #include "compare_case.hpp"
-#include "json_writer.hpp"
+#include "natten/io/json.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/atomic_file.hpp"
 #include "natten/io/h5.hpp"
@@ -237,24 +237,22 @@ TEST(CheckIo, DeclinedWorkIsReportedNotFailed) {
   EXPECT_EQ(known_case_ops(), "na, na_qk, na_av, merge");
 }
 
-TEST(CheckIo, JsonWriterEscapesAndFormats) {
-  check::JsonWriter w;
-  w.begin_object();
-  w.key("s").value(std::string_view("a\"b\\c\n\t\x01 \xc3\xa9 \xff end"));
-  w.key("n").value(0.1);
-  w.key("i").value(std::int64_t{-3});
-  w.key("nan").value(std::numeric_limits<double>::quiet_NaN());
-  w.key("inf").value(-std::numeric_limits<double>::infinity());
-  w.key("empty").begin_array().end_array();
-  w.key("b").value(true);
-  w.key("z").null();
-  w.end_object();
-  EXPECT_EQ(w.str(),
-            "{\n  \"s\": \"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9 \\ufffd end\",\n  \"n\": 0.1,\n  \"i\": -3,\n"
-            "  \"nan\": \"nan\",\n  \"inf\": \"-inf\",\n  \"empty\": [],\n  \"b\": true,\n  \"z\": null\n}\n");
-  check::JsonWriter open;
-  open.begin_array();
-  EXPECT_THROW(open.str(), std::logic_error);
+// The report's JSON (natten/io/json.hpp, shared with natten-bench): escapes, invalid UTF-8 as
+// U+FFFD, non-finite statistics as strings through number_or_name.
+TEST(CheckIo, JsonEscapesAndFormats) {
+  Json j = Json::object();
+  j.set("s", std::string("a\"b\\c\n\t\x01 \xc3\xa9 \xff end"));
+  j.set("n", 0.1);
+  j.set("i", std::int64_t{-3});
+  j.set("nan", Json::number_or_name(std::numeric_limits<double>::quiet_NaN()));
+  j.set("inf", Json::number_or_name(-std::numeric_limits<double>::infinity()));
+  j.set("empty", Json::array());
+  j.set("b", true);
+  j.set("z", Json());
+  EXPECT_EQ(j.dump(),
+            "{\n  \"s\": \"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9 \xef\xbf\xbd end\",\n  \"n\": 0.1,\n  \"i\": -3,\n"
+            "  \"nan\": \"nan\",\n  \"inf\": \"-inf\",\n  \"empty\": [],\n  \"b\": true,\n  \"z\": null\n}");
+  EXPECT_EQ(Json::number_or_name(2.5).as_number("x"), 2.5);
 }
 
 TEST(CheckIo, AtomicOutputLeavesNoPartialFile) {

@@ -90,13 +90,13 @@ TEST(CheckSplit, WrittenCasesOfEveryOpReadBackAndPass) {
   // including the -inf logits in slots a causal window lacks.
   const std::unique_ptr<Backend> ref = make_backend("reference");
   const h5::File f = h5::File::open(path);
-  for (const CaseConfig& cfg : read_case_configs(kSplitConfig)) {
+  for (const config::ResolvedCase& cfg : config::read_resolved_cases(kSplitConfig, config::CaseKeys::parity)) {
     SCOPED_TRACE(cfg.name);
     const SplitCase made = generate_split_case(cfg, *ref);
     const ParityCase loaded = load_case(f.root(), cfg.name, kMaxElements);
     ASSERT_EQ(loaded.op_name(), cfg.op);
     const SplitCase& c = std::get<SplitCase>(loaded.data);
-    EXPECT_EQ(c.dtype, cfg.problem.dtype);
+    EXPECT_EQ(c.dtype, cfg.spec.dtype);
     EXPECT_EQ(c.has_backward(), cfg.backward);
     EXPECT_EQ(c.qk.rpb.defined(), cfg.rpb);
     ASSERT_EQ(c.expected.size(), made.expected.size());
@@ -200,7 +200,7 @@ std::string write_split_cases(const std::string& stem, const std::vector<SplitCa
 }
 
 SplitCase generated(const std::string& name) {
-  for (const CaseConfig& cfg : read_case_configs(kSplitConfig)) {
+  for (const config::ResolvedCase& cfg : config::read_resolved_cases(kSplitConfig, config::CaseKeys::parity)) {
     if (cfg.name == name) return generate_split_case(cfg, *make_backend("reference"));
   }
   throw std::runtime_error("no case " + name);

@@ -35,6 +35,10 @@ const ProblemFlag kProblemFlags[] = {
     {"--seed", "seed", "Input generator seed (default 0)", 1},
     {"--backend", "backend", "Backend(s) to time: a name, a comma list, or 'all' (default: cpu if available, else reference)", 64},
     {"--threads", "threads", "CPU worker threads, 0 = all usable cores (default 0)", 1},
+    {"--op", "op", "Operation: na (fused, default), na_qk, na_av, merge, varlen", 1},
+    {"--parts", "parts", "merge: number of partial results merged (default 2)", 1},
+    {"--varlen-sizes", "varlen_sizes",
+     "varlen: one extent per sample (48x48 64x64, or 48x48;64x64); batch = samples, -i = padded size (default: max)", 1024},
 };
 
 std::string joined(const std::vector<std::string>& v) {
@@ -77,7 +81,8 @@ Options parse_command_line(int argc, const char* const* argv) {
   std::vector<std::pair<const ProblemFlag*, CLI::Option*>> problem_opts;
   for (const ProblemFlag& f : kProblemFlags) {
     CLI::Option* opt = app.add_option(f.names, values[f.key], f.help)->group("Problem");
-    if (f.max_values > 1) opt->expected(1, f.max_values)->delimiter(',');
+    if (std::string(f.key) == "varlen_sizes") opt->expected(1, f.max_values)->delimiter(';');
+    else if (f.max_values > 1) opt->expected(1, f.max_values)->delimiter(',');
     problem_opts.emplace_back(&f, opt);
   }
   std::vector<std::string> causal;
@@ -85,6 +90,8 @@ Options parse_command_line(int argc, const char* const* argv) {
                                 ->expected(0, 3)
                                 ->delimiter(',')
                                 ->group("Problem");
+  bool rpb = false;
+  app.add_flag("--rpb", rpb, "na_qk: with a relative positional bias")->group("Problem");
   bool backward = false;
   app.add_flag("--backward,--backprop", backward, "Also time the backward pass (timed apart from the forward)")->group("Problem");
   std::string rank;
@@ -158,12 +165,18 @@ Options parse_command_line(int argc, const char* const* argv) {
   }
 
   for (const auto& [flag, opt] : problem_opts) {
-    if (opt->count() > 0) config::set_key(o.overrides, flag->key, joined(values[flag->key]), first_name(flag->names));
+    if (opt->count() == 0) continue;
+    const std::vector<std::string>& v = values[flag->key];
+    // Per-sample extents join with ';' (each holds its own axes); per-axis lists with ','.
+    std::string text;
+    for (const std::string& x : v) text += (text.empty() ? "" : std::string(flag->key) == "varlen_sizes" ? ";" : ",") + x;
+    config::set_key(o.overrides, flag->key, text, first_name(flag->names));
   }
   // A bare -c may leave CLI11 an empty string: it means every axis.
   causal.erase(std::remove(causal.begin(), causal.end(), std::string()), causal.end());
   if (causal_opt->count() > 0) config::set_key(o.overrides, "causal", causal.empty() ? "true" : joined(causal), "--causal");
   if (backward) config::set_key(o.overrides, "backward", "true", "--backward");
+  if (rpb) config::set_key(o.overrides, "rpb", "true", "--rpb");
   if (!rank.empty()) {
     config::CaseSettings r;
     config::set_key(r, "rank", rank, "--rank");

@@ -11,12 +11,11 @@
 
 #include "natten/backend.hpp"
 #include "natten/bench/flops.hpp"
-#include "natten/bench/inputs.hpp"
 #include "natten/bench/report.hpp"
-#include "natten/bench/verify.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/core/error.hpp"
 #include "progress.hpp"
+#include "workload.hpp"
 #include "suite.hpp"
 
 namespace natten::bench {
@@ -31,52 +30,48 @@ std::string utc_now() {
   return buf;
 }
 
-std::vector<Op> ops_of(const config::ResolvedCase& c) {
-  return c.backward ? std::vector<Op>{Op::forward, Op::backward} : std::vector<Op>{Op::forward};
+// The directions a case times: forward, and backward with `backward`.
+std::vector<bool> directions_of(const config::ResolvedCase& c) {
+  return c.backward ? std::vector<bool>{false, true} : std::vector<bool>{false};
 }
 
 int case_threads(const config::ResolvedCase& c) { return resolve_threads(c.threads.value_or(0)); }
-
-// The reference backend's work to verify a case (its forward, and backward when timed).
-double verification_gflop(const Problem& p, bool backward) {
-  return (forward_flops(p) + (backward ? forward_flops(p) + backward_flops(p) : 0.0)) * 1e-9;
-}
 
 struct Step {
   int index = 0, total = 0;
   std::string label() const { return fmt::format("[{}/{}]", index, total); }
 };
 
-// Times one backend on one op; fills the timing fields of `r`.
-void time_case(Backend& b, const FusedPlan& plan, const Problem& p, const NAInputs& in, std::uint64_t seed,
-               const Options& o, CaseResult& r, Progress& progress, const std::string& label) {
-  std::function<void()> call;
-  Tensor out = Tensor::empty(p.output_shape(), p.dtype);
-  Tensor lse = Tensor::empty(p.lse_shape(), DType::f32);
-  Tensor d_out;
-  Gradients grads;
-  if (plan.op == Op::forward || plan.op == Op::fmha_forward) {
-    call = [&] {
-      for (int k = 0; k < o.inject_slowdown; ++k) run_forward(b, plan, p, in, out, lse);
-      b.synchronize();
-    };
-  } else {
-    // The backward consumes the forward's output and logsumexp: computed once here, untimed.
-    run_forward(b, plan_fused(b, Op::forward, p, o.fast_path), p, in, out, lse);
+// Times the prepared call on `b`; fills the timing fields of `r`.
+void time_case(Backend& b, Workload& w, bool backward, const Options& o, CaseResult& r, Progress& progress,
+               const std::string& label) {
+  const std::function<void()> kernel = w.prepare(b, backward);
+  // Device time, where the backend reports it: summed over the calls of a sample, read after
+  // each backend call (GPU backends complete their command buffer within the call).
+  double device_seconds = 0;
+  bool device_known = true;
+  const std::function<void()> call = [&] {
+    for (int k = 0; k < o.inject_slowdown; ++k) {
+      kernel();
+      const std::optional<double> d = b.last_device_seconds();
+      device_known = device_known && d.has_value();
+      if (d) device_seconds += *d;
+    }
     b.synchronize();
-    d_out = make_output_grad(p, seed);
-    grads = allocate_gradients(p);
-    call = [&] {
-      for (int k = 0; k < o.inject_slowdown; ++k) run_backward(b, plan, p, in, out, lse, d_out, grads);
-      b.synchronize();
-    };
-  }
+  };
+  const DeviceReader device = [&]() -> std::optional<double> {
+    const std::optional<double> d = device_known ? std::optional<double>(device_seconds) : std::nullopt;
+    device_seconds = 0;
+    device_known = true;
+    return d;
+  };
   const Measurement m = measure(call, o.policy, [&](const Measurement& now) {
     const Summary s = summarize(now.samples);
     progress.status(fmt::format("{} timing: {} samples, median {}, noise {:.1f}%", label, now.samples.size(),
                                 format_seconds(s.median), 100.0 * s.rel_noise));
-  });
+  }, device);
   r.time = summarize(m.samples);
+  if (!m.device_samples.empty()) r.device_time = summarize(m.device_samples);
   r.batch = m.batch;
   r.warmup_calls = m.warmup_calls;
   r.sampling_seconds = m.sampling_seconds;
@@ -106,61 +101,43 @@ void derive(CaseResult& r, const std::map<int, PeakResult>& peaks, const Options
                                      format_seconds(r.time.min), format_seconds(r.time.median)));
 }
 
-// One case's shared state: its problem, inputs, and the reference results (computed on first need
-// and shared by every backend verified against them).
-struct CaseContext {
-  const config::ResolvedCase& spec;
-  Problem problem;
-  NAInputs inputs;
-  int threads;
-  double verify_gflop;
-  std::optional<ReferenceResults> reference;
-
-  explicit CaseContext(const config::ResolvedCase& c)
-      : spec(c),
-        problem(make_problem(c.spec)),
-        inputs(make_inputs(problem, c.seed)),
-        threads(case_threads(c)),
-        verify_gflop(verification_gflop(problem, c.backward)) {}
-};
-
-// Support check, verification, timing and derived numbers for one backend on one op.
-CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const std::map<int, PeakResult>& peaks,
-                   Progress& progress, const std::string& label) {
-  const Problem& p = ctx.problem;
+// Support check, verification, timing and derived numbers for one backend on one direction.
+CaseResult run_one(const config::ResolvedCase& spec, Workload& w, Backend& b, bool backward, const Options& o,
+                   const std::map<int, PeakResult>& peaks, Progress& progress, const std::string& label) {
   CaseResult r;
-  r.case_name = ctx.spec.name;
+  r.case_name = spec.name;
   r.backend = b.name();
-  r.op = std::string(op_name(op));
-  r.problem = p;
-  r.seed = ctx.spec.seed;
-  r.threads = ctx.threads;
-  r.flops = op == Op::forward ? forward_flops(p) : backward_flops(p);
-  r.bytes = op == Op::forward ? forward_bytes(p) : backward_bytes(p);
+  r.op = w.row_op(backward);
+  r.case_op = spec.op;
+  r.op_detail = w.op_detail();
+  r.problem = w.problem();
+  r.problem_str = w.problem_str();
+  r.seed = spec.seed;
+  r.threads = case_threads(spec);
+  r.flops = w.flops(backward);
+  r.bytes = w.bytes(backward);
+  r.kernel = w.kernel(b, backward);
   const std::string who = fmt::format("{} {} {}", r.case_name, r.backend, r.op);
 
-  const FusedPlan plan = plan_fused(b, op, p, o.fast_path);
-  r.kernel = describe(plan);
-  const std::string why = unsupported_reason(b, plan.op, p);
+  const std::string why = w.unsupported(b, backward);
   if (!why.empty()) {
     r.status = Status::unsupported;
     r.detail = why;
-    progress.done(fmt::format("{}: unsupported: {}", label, why));
+    progress.done(fmt::format("{}: skip: {}", label, why));
     return r;
   }
+  const double verify_gflop = w.verify_gflop(spec.backward);
   if (r.backend == "reference") {
     r.verification.status = "oracle";
   } else if (!o.verify) {
     r.verification.detail = "--no-verify";
-  } else if (ctx.verify_gflop > o.verify_max_gflop) {
+  } else if (verify_gflop > o.verify_max_gflop) {
     r.verification.detail = fmt::format("the reference backend would need {:.3g} GFLOP (--verify-max-gflop {})",
-                                        ctx.verify_gflop, o.verify_max_gflop);
+                                        verify_gflop, o.verify_max_gflop);
     progress.done(fmt::format("{}: verification skipped: {}", label, r.verification.detail));
   } else {
     progress.status(fmt::format("{} verifying against the reference backend", label));
-    if (!ctx.reference) ctx.reference = reference_results(p, ctx.inputs, ctx.spec.backward, ctx.spec.seed);
-    r.verification = op == Op::forward ? verify_forward(b, p, ctx.inputs, *ctx.reference, o.fast_path)
-                                       : verify_backward(b, p, ctx.inputs, *ctx.reference, o.fast_path);
+    r.verification = w.verify(b, backward);
     if (r.verification.status == "failed") {
       r.status = Status::failed;
       r.detail = "verification: " + r.verification.detail;
@@ -169,7 +146,7 @@ CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const 
     }
   }
   try {
-    time_case(b, plan, p, ctx.inputs, ctx.spec.seed, o, r, progress, label);
+    time_case(b, w, backward, o, r, progress, label);
   } catch (const std::exception& e) {
     r.status = Status::failed;
     r.detail = fmt::format("backend error while timing: {}", e.what());
@@ -177,9 +154,11 @@ CaseResult run_one(CaseContext& ctx, Backend& b, Op op, const Options& o, const 
     return r;
   }
   derive(r, peaks, o);
-  for (const std::string& w : r.warnings) progress.warn(fmt::format("{}: {}", who, w));
-  progress.done(fmt::format("{}: median {} ({} samples), {:.3g} GFLOP/s, {:.1f}% of peak", label,
-                            format_seconds(r.time.median), r.time.count, r.gflops, r.pct_peak));
+  for (const std::string& warning : r.warnings) progress.warn(fmt::format("{}: {}", who, warning));
+  progress.done(fmt::format("{}: median {} ({} samples{}), {:.3g} GFLOP/s, {:.3g} GB/s, {:.1f}% of peak", label,
+                            format_seconds(r.time.median), r.time.count,
+                            r.device_time ? ", device " + format_seconds(r.device_time->median) : "", r.gflops,
+                            r.gbps, r.pct_peak));
   return r;
 }
 
@@ -218,7 +197,7 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
     } catch (const Error& e) {
       throw Error(fmt::format("case '{}' ({}): {}", c.name, c.origin, e.what()));
     }
-    step.total += static_cast<int>(backends.back().size() * ops_of(c).size());
+    step.total += static_cast<int>(backends.back().size() * directions_of(c).size());
   }
 
   std::map<int, PeakResult> peaks;  // by thread count
@@ -233,15 +212,15 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
   }
 
   for (std::size_t ci = 0; ci < cases.size(); ++ci) {
-    CaseContext ctx(cases[ci]);
-    for (Op op : ops_of(cases[ci])) {
+    const std::unique_ptr<Workload> w = make_workload(cases[ci], o.fast_path);
+    for (bool backward : directions_of(cases[ci])) {
       const std::size_t first = rep.results.size();
       for (const std::string& name : backends[ci]) {
         ++step.index;
-        const std::string label = fmt::format("{} {} {} {}", step.label(), cases[ci].name, name, op_name(op));
+        const std::string label = fmt::format("{} {} {} {}", step.label(), cases[ci].name, name, w->row_op(backward));
         const std::unique_ptr<Backend> b = factory(name);
-        b->set_threads(ctx.threads);
-        rep.results.push_back(run_one(ctx, *b, op, o, peaks, progress, label));
+        b->set_threads(case_threads(cases[ci]));
+        rep.results.push_back(run_one(cases[ci], *w, *b, backward, o, peaks, progress, label));
       }
       attach_reference_times(rep.results.begin() + static_cast<std::ptrdiff_t>(first), rep.results.end());
     }
@@ -249,46 +228,56 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
   return rep;
 }
 
-std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const Options& o) {
+std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const Options& o,
+                           const BackendFactory& factory) {
   std::string out;
   const std::vector<BackendInfo> registry = list_backends();
   for (const config::ResolvedCase& c : cases) {
-    const Problem p = make_problem(c.spec);
-    out += fmt::format("case {} ({})\n", c.name, c.origin);
-    out += fmt::format("  problem   {}\n", p.str());
-    out += fmt::format("  pairs     {} attended (query, key) pairs per head and batch element\n", attended_pairs(p));
-    for (Op op : ops_of(c)) {
-      const double f = op == Op::forward ? forward_flops(p) : backward_flops(p);
-      const double by = op == Op::forward ? forward_bytes(p) : backward_bytes(p);
-      out += fmt::format("  {:<9} {:.4g} GFLOP, {:.4g} MB compulsory traffic, {:.3g} FLOP/byte\n", op_name(op), f * 1e-9,
-                         by * 1e-6, f / by);
-    }
-    const double vg = verification_gflop(p, c.backward);
-    if (!o.verify) out += "  verify    skipped (--no-verify)\n";
-    else if (vg > o.verify_max_gflop) out += fmt::format("  verify    skipped: reference needs {:.3g} GFLOP (limit {})\n", vg, o.verify_max_gflop);
-    else out += fmt::format("  verify    against the reference backend ({:.3g} GFLOP there)\n", vg);
-    for (const BackendInfo& info : registry) {
-      std::string line;
-      if (!info.available) {
-        line = "not available here: " + info.unavailable_reason;
-      } else {
-        const std::unique_ptr<Backend> b = make_backend(info.name);
-        for (Op op : ops_of(c)) {
-          const FusedPlan plan = plan_fused(*b, op, p, o.fast_path);
-          const std::string why = unsupported_reason(*b, plan.op, p);
-          line += fmt::format("{}{}: {}", line.empty() ? "" : "; ", op_name(op),
-                              why.empty() ? "runs " + describe(plan) : "unsupported: " + why);
-        }
-      }
-      out += fmt::format("  {:<9} {}\n", info.name, line);
-    }
-    std::string names;
+    std::vector<std::string> names;
     try {
-      for (const std::string& n : case_backends(c, [](const std::string& x) { make_backend(x); })) names += (names.empty() ? "" : ", ") + n;
+      names = case_backends(c, [&](const std::string& x) { factory(x); });
     } catch (const Error& e) {
       throw Error(fmt::format("case '{}' ({}): {}", c.name, c.origin, e.what()));
     }
-    out += fmt::format("  would time {} on {} thread(s)\n\n", names, case_threads(c));
+    const std::unique_ptr<Workload> w = make_workload(c, o.fast_path);
+    out += fmt::format("case {} ({})\n", c.name, c.origin);
+    out += fmt::format("  op        {}{}\n", c.op, w->op_detail().empty() ? "" : " (" + w->op_detail() + ")");
+    out += fmt::format("  problem   {}\n", w->problem_str());
+    if (c.op == "na" || c.op == "na_qk" || c.op == "na_av") {
+      out += fmt::format("  pairs     {} attended (query, key) pairs per head and batch element\n",
+                         attended_pairs(w->problem()));
+    }
+    for (bool backward : directions_of(c)) {
+      const double f = w->flops(backward), by = w->bytes(backward);
+      out += fmt::format("  {:<9} {:.4g} GFLOP, {:.4g} MB compulsory traffic, {:.3g} FLOP/byte\n", w->row_op(backward),
+                         f * 1e-9, by * 1e-6, f / by);
+    }
+    const double vg = w->verify_gflop(c.backward);
+    if (!o.verify) out += "  verify    skipped (--no-verify)\n";
+    else if (vg > o.verify_max_gflop) out += fmt::format("  verify    skipped: reference needs {:.3g} GFLOP (limit {})\n", vg, o.verify_max_gflop);
+    else out += fmt::format("  verify    against the reference backend ({:.3g} GFLOP there)\n", vg);
+    // Every registered backend, then any other the case names (a test's own).
+    const auto support = [&](const std::string& n) {
+      const std::unique_ptr<Backend> b = factory(n);
+      std::string line;
+      for (bool backward : directions_of(c)) {
+        const std::string why = w->unsupported(*b, backward);
+        line += fmt::format("{}{}: {}", line.empty() ? "" : "; ", w->row_op(backward),
+                            why.empty() ? "runs " + w->kernel(*b, backward) : "skip: " + why);
+      }
+      out += fmt::format("  {:<9} {}\n", n, line);
+    };
+    for (const BackendInfo& info : registry) {
+      if (info.available) support(info.name);
+      else out += fmt::format("  {:<9} not available here: {}\n", info.name, info.unavailable_reason);
+    }
+    for (const std::string& n : names) {
+      const bool registered = std::any_of(registry.begin(), registry.end(), [&](const BackendInfo& i) { return i.name == n; });
+      if (!registered) support(n);
+    }
+    std::string joined;
+    for (const std::string& n : names) joined += (joined.empty() ? "" : ", ") + n;
+    out += fmt::format("  would time {} on {} thread(s)\n\n", joined, case_threads(c));
   }
   return out;
 }

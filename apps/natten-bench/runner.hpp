@@ -23,6 +23,10 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
                     const BackendFactory& factory = make_backend);
 
 // --dry-run: problems, FLOPs, bytes and which backends support them (and why not). Times nothing.
-std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const Options& options);
+// Every registered backend is listed (a backend the case names but the registry lacks, e.g. a
+// test's own, too); each direction says what runs ("runs forward (neighborhood: ...)") or
+// "skip: <why>".
+std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const Options& options,
+                           const BackendFactory& factory = make_backend);
 
 }  // namespace natten::bench

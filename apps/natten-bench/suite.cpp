@@ -32,6 +32,8 @@ std::vector<config::CaseDef> standard_suite(std::optional<int> rank) {
     config::set_key(c.settings, "heads", "4", origin);
     config::set_key(c.settings, "dim", "32", origin);
     if (s.causal) config::set_key(c.settings, "causal", "true", origin);
+    // Like [defaults]: an op without a window (merge) ignores the suite's window.
+    config::mark_inherited(c.settings);
     out.push_back(c);
   }
   return out;
@@ -42,7 +44,7 @@ std::vector<config::ResolvedCase> assemble_cases(const Options& o) {
   const bool from_config = !o.config_path.empty();
   if (from_config) {
     defs = config::read_cases(o.config_path);
-  } else if (o.overrides.input_size) {
+  } else if (o.overrides.input_size || o.overrides.varlen_sizes) {
     defs.push_back({"cli", "command line", {}});
     if (o.rank) config::set_key(defs.back().settings, "rank", std::to_string(*o.rank), "--rank");
   } else {

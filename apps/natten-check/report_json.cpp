@@ -1,94 +1,87 @@
-#include "json_writer.hpp"
+#include "natten/io/json.hpp"
 #include "report.hpp"
 
 namespace natten::check {
 namespace {
 
-void write_tensor(JsonWriter& w, const TensorResult& t) {
-  w.begin_object();
-  w.key("name").value(t.name);
-  w.key("shape").begin_array();
-  for (auto e : t.shape) w.value(static_cast<std::int64_t>(e));
-  w.end_array();
-  w.key("atol").value(t.tol.atol);
-  w.key("rtol").value(t.tol.rtol);
-  w.key("count").value(t.cmp.count);
-  w.key("outside_tolerance").value(t.cmp.failures);
-  w.key("max_abs_error").value(t.cmp.max_abs_error);
-  w.key("max_rel_error").value(t.cmp.max_rel_error);
-  w.key("mean_abs_error").value(t.cmp.mean_abs_error);
-  w.key("worst");
+// Error statistics may be NaN or infinite (a NaN output, an infinite worst element): the report
+// keeps them visible as the strings "nan", "inf", "-inf" rather than JSON's null.
+Json number(double x) { return Json::number_or_name(x); }
+
+Json tensor_json(const TensorResult& t) {
+  Json j = Json::object();
+  j.set("name", t.name);
+  Json shape = Json::array();
+  for (auto e : t.shape) shape.push(static_cast<std::int64_t>(e));
+  j.set("shape", shape);
+  j.set("atol", number(t.tol.atol));
+  j.set("rtol", number(t.tol.rtol));
+  j.set("count", static_cast<std::int64_t>(t.cmp.count));
+  j.set("outside_tolerance", static_cast<std::int64_t>(t.cmp.failures));
+  j.set("max_abs_error", number(t.cmp.max_abs_error));
+  j.set("max_rel_error", number(t.cmp.max_rel_error));
+  j.set("mean_abs_error", number(t.cmp.mean_abs_error));
   if (t.cmp.worst_index < 0) {
-    w.null();
+    j.set("worst", Json());
   } else {
-    w.begin_object();
-    w.key("index").begin_array();
-    for (auto i : unravel_index(t.cmp.worst_index, t.shape)) w.value(static_cast<std::int64_t>(i));
-    w.end_array();
-    w.key("ours").value(t.cmp.worst_ours);
-    w.key("reference").value(t.cmp.worst_reference);
-    w.end_object();
+    Json worst = Json::object();
+    Json index = Json::array();
+    for (auto i : unravel_index(t.cmp.worst_index, t.shape)) index.push(static_cast<std::int64_t>(i));
+    worst.set("index", index);
+    worst.set("ours", number(t.cmp.worst_ours));
+    worst.set("reference", number(t.cmp.worst_reference));
+    j.set("worst", worst);
   }
-  w.key("pass").value(t.passed());
-  w.end_object();
+  j.set("pass", t.passed());
+  return j;
 }
+
+Json string_or_null(const std::string& s) { return s.empty() ? Json() : Json(s); }
 
 }  // namespace
 
 std::string report_json(const RunReport& report, bool strict) {
-  JsonWriter w;
   const Summary s = summarize(report);
-  w.begin_object();
-  w.key("schema").value("natten-check-report");
-  w.key("version").value(1);
-  w.key("mode").value(report.mode);
-  w.key("file").value(report.file);
-  w.key("candidate");
-  if (report.candidate.empty()) {
-    w.null();
-  } else {
-    w.value(report.candidate);
-  }
-  w.key("backends").begin_array();
-  for (const std::string& b : report.backends) w.value(b);
-  w.end_array();
-  w.key("file_error");
-  if (report.file_error.empty()) {
-    w.null();
-  } else {
-    w.value(report.file_error);
-  }
-  w.key("summary").begin_object();
-  w.key("cases").value(report.case_count);
-  w.key("results").value(report.results.size());
-  w.key("passed").value(s.passed);
-  w.key("failed").value(s.failed);
-  w.key("errors").value(s.errors);
-  w.key("skipped").value(s.skipped);
-  w.key("passed_with_notes").value(s.partial);
-  w.key("exit_code").value(exit_code(report, strict));
-  w.end_object();
-  w.key("results").begin_array();
+  Json j = Json::object();
+  j.set("schema", "natten-check-report");
+  j.set("version", 1);
+  j.set("mode", report.mode);
+  j.set("file", report.file);
+  j.set("candidate", string_or_null(report.candidate));
+  Json backends = Json::array();
+  for (const std::string& b : report.backends) backends.push(b);
+  j.set("backends", backends);
+  j.set("file_error", string_or_null(report.file_error));
+  Json summary = Json::object();
+  summary.set("cases", static_cast<std::int64_t>(report.case_count));
+  summary.set("results", static_cast<std::int64_t>(report.results.size()));
+  summary.set("passed", static_cast<std::int64_t>(s.passed));
+  summary.set("failed", static_cast<std::int64_t>(s.failed));
+  summary.set("errors", static_cast<std::int64_t>(s.errors));
+  summary.set("skipped", static_cast<std::int64_t>(s.skipped));
+  summary.set("passed_with_notes", static_cast<std::int64_t>(s.partial));
+  summary.set("exit_code", exit_code(report, strict));
+  j.set("summary", summary);
+  Json results = Json::array();
   for (const CaseResult& r : report.results) {
-    w.begin_object();
-    w.key("case").value(r.case_name);
-    w.key("backend").value(r.backend);
-    w.key("op").value(r.op);
-    w.key("dtype").value(r.dtype);
-    w.key("status").value(status_name(r.status));
-    w.key("message").value(r.message);
-    w.key("notes").begin_array();
-    for (const std::string& n : r.notes) w.value(n);
-    w.end_array();
-    w.key("seconds").value(r.seconds);
-    w.key("tensors").begin_array();
-    for (const TensorResult& t : r.tensors) write_tensor(w, t);
-    w.end_array();
-    w.end_object();
+    Json c = Json::object();
+    c.set("case", r.case_name);
+    c.set("backend", r.backend);
+    c.set("op", r.op);
+    c.set("dtype", r.dtype);
+    c.set("status", std::string(status_name(r.status)));
+    c.set("message", r.message);
+    Json notes = Json::array();
+    for (const std::string& n : r.notes) notes.push(n);
+    c.set("notes", notes);
+    c.set("seconds", number(r.seconds));
+    Json tensors = Json::array();
+    for (const TensorResult& t : r.tensors) tensors.push(tensor_json(t));
+    c.set("tensors", tensors);
+    results.push(c);
   }
-  w.end_array();
-  w.end_object();
-  return w.str();
+  j.set("results", results);
+  return j.dump() + "\n";
 }
 
 }  // namespace natten::check

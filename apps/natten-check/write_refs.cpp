@@ -8,7 +8,7 @@
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/atomic_file.hpp"
-#include "natten/io/case_config.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/parity/case_ops.hpp"
 #include "progress.hpp"
@@ -20,14 +20,14 @@
 namespace natten::check {
 
 std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
-  const std::vector<CaseConfig> all = read_case_configs(opt.config);
+  const std::vector<config::ResolvedCase> all = config::read_resolved_cases(opt.config, config::CaseKeys::parity);
   std::vector<std::string> names;
-  for (const CaseConfig& c : all) names.push_back(c.name);
+  for (const config::ResolvedCase& c : all) names.push_back(c.name);
   (void)select_cases(names, opt.case_globs);  // throws when the globs match nothing
   std::unique_ptr<Backend> backend = make_backend(opt.backend);
 
-  std::vector<const CaseConfig*> chosen;
-  for (const CaseConfig& c : all) {
+  std::vector<const config::ResolvedCase*> chosen;
+  for (const config::ResolvedCase& c : all) {
     if (matches_any(c.name, opt.case_globs)) chosen.push_back(&c);
   }
   AtomicOutput target(opt.output);
@@ -39,14 +39,14 @@ std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
     root.write_attribute("device", backend->description());
     root.write_attribute("config", opt.config);
     Progress progress(opt.progress, chosen.size());
-    for (const CaseConfig* cfg : chosen) {
+    for (const config::ResolvedCase* cfg : chosen) {
       progress.step(cfg->name);
       const CaseOp& op = case_op_for(*cfg);
       std::optional<ParityCase> c;
       try {
         c = op.generate(*cfg, *backend);
       } catch (const Error& e) {
-        fail("{}: case [{}]: {}", cfg->where, cfg->name, e.what());
+        fail("{}: case [{}]: {}", cfg->origin, cfg->name, e.what());
       }
       op.write(root, *c, backend->name(), opt.compress);
       fmt::print(out, "{:<28} {:<5} {}\n", cfg->name, op.op, op.describe(*c));

@@ -1,5 +1,5 @@
 // --write: generate a natten-ref v1 file from one of our backends, for the cases of an INI config
-// (format in lib/natten/io/case_config.hpp). The file appears atomically or not at all.
+// (format in lib/natten/config/case_spec.hpp). The file appears atomically or not at all.
 #pragma once
 
 #include <cstdio>

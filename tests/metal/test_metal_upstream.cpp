@@ -1,8 +1,8 @@
 // The emulated Metal kernels on upstream NATTEN's own outputs (../shared/natten-refs, read in
-// place), with natten-check's default tolerances: the fused op on natten-refs-v1.h5 and the split
-// ops on natten-split-refs-v1.h5 (through run_split_case, as natten-check runs them). Cases too large to emulate quickly are named and
-// skipped (they are covered on hardware by natten-check, and here by the same kernels on smaller
-// shapes).
+// place), through natten-check's op table and default tolerances: the fused op on
+// natten-refs-v1.h5 and the split ops on natten-split-refs-v1.h5. Cases too large to emulate
+// quickly are named and skipped (they are covered on hardware by natten-check, and here by the
+// same kernels on smaller shapes).
 #include <gtest/gtest.h>
 
 #include "emulated_executor.hpp"
@@ -10,8 +10,7 @@
 #include "natten/backend.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/io/ref_case.hpp"
-#include "natten/io/split_case.hpp"
-#include "natten/parity/compare.hpp"
+#include "natten/parity/case_ops.hpp"
 #include "support/random_problem.hpp"
 
 namespace natten::metal {
@@ -28,37 +27,15 @@ constexpr std::int64_t kMaxEmulatedPairs = 250000;
 TEST(MetalUpstreamParity, EmulatedKernelsMatchUpstream) {
   const std::string path = natten::testing::shared_ref_file("natten-refs-v1.h5");
   if (path.empty()) GTEST_SKIP() << "natten-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
-  const h5::File file = h5::File::open(path);
-  const h5::Group root = file.root();
   auto metal = emulation::make_emulated_backend(natten_emu::ThreadOrder::shuffled, 11);
-  int checked = 0;
-  std::string skipped;
-  for (const std::string& name : list_ref_cases(root)) {
-    SCOPED_TRACE(name);
-    const RefCase c = load_ref_case(root, name);
-    const Problem p = validate_forward(c.params, c.inputs);
-    if (attended_pairs(p) * p.batch * p.heads_q > kMaxEmulatedPairs) {
-      skipped += " " + name;
-      continue;
-    }
-    ++checked;
-    const ForwardResult fwd = na_forward(*metal, c.params, c.inputs);
-    std::map<std::string, Tensor> ours{{"output", fwd.output}, {"logsumexp", fwd.lse}};
-    if (c.has_backward()) {
-      const Gradients g = na_backward(*metal, c.params, c.inputs, c.expected.at("output").to(c.dtype),
-                                      c.expected.at("logsumexp"), c.grad_output);
-      ours["grad_query"] = g.query;
-      ours["grad_key"] = g.key;
-      ours["grad_value"] = g.value;
-      if (g.additional_key.defined()) {
-        ours["grad_additional_key"] = g.additional_key;
-        ours["grad_additional_value"] = g.additional_value;
-      }
-    }
-    expect_upstream_parity(ours, c.expected, c.dtype, {"output"});
-  }
-  EXPECT_GE(checked, 10);
-  if (!skipped.empty()) std::printf("[   NOTE   ] too large to emulate here, not checked:%s\n", skipped.c_str());
+  const auto too_large = [](const ParityCase& c) {
+    const RefCase& r = std::get<RefCase>(c.data);
+    const Problem p = validate_forward(r.params, r.inputs);
+    return attended_pairs(p) * p.batch * p.heads_q > kMaxEmulatedPairs;
+  };
+  const natten::testing::UpstreamRun run = natten::testing::expect_upstream_file(*metal, path, {"output"}, too_large);
+  EXPECT_GE(run.checked, 10);
+  if (!run.skipped.empty()) std::printf("[   NOTE   ] too large to emulate here, not checked:%s\n", run.skipped.c_str());
 }
 
 // Every na_qk / na_av case of upstream NATTEN 0.14.6 (heads-first in the file: exercises the
@@ -67,19 +44,14 @@ TEST(MetalUpstreamParity, EmulatedKernelsMatchUpstream) {
 TEST(MetalUpstreamParity, EmulatedSplitKernelsMatchUpstream) {
   const std::string path = natten::testing::shared_ref_file("natten-split-refs-v1.h5");
   if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
-  const h5::File file = h5::File::open(path);
-  const h5::Group root = file.root();
   auto metal = emulation::make_emulated_backend(natten_emu::ThreadOrder::reverse, 12);
-  int checked = 0;
-  for (const std::string& name : list_ref_cases(root)) {
-    SCOPED_TRACE(name);
-    const SplitCase c = load_split_case(root, name);
-    ASSERT_TRUE(c.op == "na_qk" || c.op == "na_av") << c.op;
-    ASSERT_TRUE(c.has_backward());
-    expect_upstream_parity(run_split_case(*metal, c), c.expected, c.dtype, {"attention", "output"});
-    ++checked;
-  }
-  EXPECT_GE(checked, 10);
+  const auto unexpected = [](const ParityCase& c) {
+    EXPECT_TRUE(c.op_name() == "na_qk" || c.op_name() == "na_av") << c.op_name();
+    // Forward and backward in every case: its expected gradients are present.
+    EXPECT_TRUE(c.expected().count(c.op_name() == "na_qk" ? "grad_query" : "grad_attention")) << c.name();
+    return false;
+  };
+  EXPECT_GE(natten::testing::expect_upstream_file(*metal, path, {"attention", "output"}, unexpected).checked, 10);
 }
 
 }  // namespace

@@ -15,16 +15,16 @@
 
 namespace natten::testing {
 
-CaseConfig tiny_case_config(const std::string& name, int rank, DType dtype, bool backward, int add_kv) {
-  CaseConfig c;
+config::ResolvedCase tiny_case_config(const std::string& name, int rank, DType dtype, bool backward, int add_kv) {
+  config::ResolvedCase c;
   c.name = name;
-  c.problem.params = NAParams::uniform(rank, 3);
-  c.problem.dtype = dtype;
-  c.problem.spatial = rank == 1 ? std::array<std::int64_t, kMaxRank>{10, 1, 1} : std::array<std::int64_t, kMaxRank>{6, 5, 1};
-  c.problem.heads_q = 2;
-  c.problem.heads_kv = 2;
-  c.problem.dim = 4;
-  c.problem.extra_kv = add_kv;
+  c.spec.params = NAParams::uniform(rank, 3);
+  c.spec.dtype = dtype;
+  c.spec.spatial = rank == 1 ? std::array<std::int64_t, kMaxRank>{10, 1, 1} : std::array<std::int64_t, kMaxRank>{6, 5, 1};
+  c.spec.heads_q = 2;
+  c.spec.heads_kv = 2;
+  c.spec.dim = 4;
+  c.spec.extra_kv = add_kv;
   c.backward = backward;
   c.seed = 1234;
   return c;
@@ -46,36 +46,6 @@ void write_cases(const std::string& path, const std::vector<RefCase>& cases, boo
   const h5::Group root = f.root();
   root.write_attribute("natten_ref_version", std::int64_t{1});
   for (const RefCase& c : cases) write_ref_case(root, c, "reference", compress);
-}
-
-void write_case_unchecked(const h5::Group& root, const RefCase& c) {
-  const h5::Group g = root.create_group(c.name);
-  std::vector<std::int64_t> k, s, d;
-  std::vector<std::int8_t> causal;
-  for (int a = 0; a < c.params.rank; ++a) {
-    k.push_back(c.params.kernel[a]);
-    s.push_back(c.params.stride[a]);
-    d.push_back(c.params.dilation[a]);
-    causal.push_back(c.params.causal[a] ? 1 : 0);
-  }
-  g.write_attribute("op", c.op);
-  g.write_attribute("rank", static_cast<std::int64_t>(c.params.rank));
-  g.write_attribute("kernel_size", k);
-  g.write_attribute("stride", s);
-  g.write_attribute("dilation", d);
-  g.write_attribute_int8("is_causal", causal);
-  g.write_attribute("dtype", std::string(dtype_name(c.dtype)));
-  const std::pair<const char*, const Tensor*> inputs[] = {
-      {"query", &c.inputs.query},
-      {"key", &c.inputs.key},
-      {"value", &c.inputs.value},
-      {"additional_key", &c.inputs.additional_key},
-      {"additional_value", &c.inputs.additional_value},
-      {"grad_output", &c.grad_output}};
-  for (const auto& [name, t] : inputs) {
-    if (t->defined()) g.write_dataset(name, *t);
-  }
-  for (const auto& [name, t] : c.expected) g.write_dataset(name, t);
 }
 
 Tensor to_heads_first(const Tensor& t, int rank, bool has_dim) {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "natten/io/case_config.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/io/ref_case.hpp"
 
@@ -14,7 +14,7 @@ namespace natten::testing {
 
 // A tiny valid case: rank 1 (L=10, K=3) or 2 (6x5, K=3), 2 heads, dim 4; backward and additional
 // KV on request.
-CaseConfig tiny_case_config(const std::string& name, int rank = 1, DType dtype = DType::f32, bool backward = true,
+config::ResolvedCase tiny_case_config(const std::string& name, int rank = 1, DType dtype = DType::f32, bool backward = true,
                             int add_kv = 0);
 RefCase tiny_case(const std::string& name, int rank = 1, DType dtype = DType::f32, bool backward = true,
                   int add_kv = 0);
@@ -24,9 +24,6 @@ std::string temp_path(const std::string& stem);
 
 // Writes the cases (heads-last) to `path`.
 void write_cases(const std::string& path, const std::vector<RefCase>& cases, bool compress = false);
-
-// Writes a case like write_ref_case but without validating it, so tests can store invalid cases.
-void write_case_unchecked(const h5::Group& root, const RefCase& c);
 
 // The case's tensors as stored in the heads-first layout [B, H, *S, (D)] (additional KV unchanged).
 Tensor to_heads_first(const Tensor& heads_last, int rank, bool has_dim);

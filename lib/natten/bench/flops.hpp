@@ -14,11 +14,29 @@
 // problem's dtype (logsumexp is float32):
 //   forward  reads q, k, v (+ additional k, v); writes out, lse
 //   backward reads q, k, v (+ additional k, v), out, d_out, lse; writes dq, dk, dv (+ additional)
+//
+// The other ops, on the same pairs (W + N attention columns per query: window slots and
+// additional tokens; qk writes every column, causal slots without a key included):
+//   na_qk    forward  pairs * 2*D  [q.k]             backward pairs * 4*D  [dQ += dA*k, dK += dA*q]
+//            reads q, k (+ rpb, additional k); writes attention. Backward also reads d_attention and
+//            writes dq, dk (+ d_rpb, additional dk). The bias add is not counted.
+//   na_av    forward  pairs * 2*Dv [o += a*v]        backward pairs * 4*Dv [dA = dO.v, dV += a*dO]
+//            reads attention, v (+ additional v); writes out. Backward also reads d_out and writes
+//            d_attention, dv (+ additional dv).
+//   merge    elementwise over rows (token, head) x parts x D: forward 2 per element (w_i * O_i
+//            accumulated), backward 4 (w_i * dO; dO . (O_i - O) as a subtract and a multiply-add).
+//            Memory-bound: GB/s is its figure of merit. Forward reads every part's output and
+//            logsumexp, writes the merged pair; backward reads the parts, the merged pair and dO
+//            (no gradient into the merged logsumexp) and writes every part's dO_i and dL_i.
+//   varlen   the fused op's counts summed over the samples, each at its own extents (padding is
+//            neither computed nor counted).
 #pragma once
 
 #include <cstdint>
 
+#include "natten/core/merge.hpp"
 #include "natten/core/problem.hpp"
+#include "natten/core/varlen.hpp"
 
 namespace natten::bench {
 
@@ -26,5 +44,15 @@ double forward_flops(const Problem& p);
 double backward_flops(const Problem& p);
 double forward_bytes(const Problem& p);
 double backward_bytes(const Problem& p);
+
+// Split ops; `p` is the op's problem (validate_qk / validate_av: dim = dim_v = its head dim).
+double qk_flops(const Problem& p, bool backward);
+double qk_bytes(const Problem& p, bool rpb, bool backward);
+double av_flops(const Problem& p, bool backward);
+double av_bytes(const Problem& p, bool backward);
+double merge_flops(const MergeProblem& m, bool backward);
+double merge_bytes(const MergeProblem& m, bool backward);
+double varlen_flops(const VarlenProblem& v, bool backward);
+double varlen_bytes(const VarlenProblem& v, bool backward);
 
 }  // namespace natten::bench

@@ -45,7 +45,7 @@ std::vector<GuardEntry> guard_entries(const RunReport& report) {
   std::vector<GuardEntry> out;
   for (const CaseResult& r : report.results) {
     if (r.status != Status::timed) continue;
-    out.push_back({r.case_name, r.backend, r.op, r.problem.str(), r.time.median, r.time.min, r.time.rel_noise, r.flops,
+    out.push_back({r.case_name, r.backend, r.op, r.problem_str, r.time.median, r.time.min, r.time.rel_noise, r.flops,
                    r.peak_gflops, r.reference_median, r.reference_min, r.reference_rel_noise});
   }
   return out;

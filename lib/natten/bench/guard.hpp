@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "natten/bench/json.hpp"
+#include "natten/io/json.hpp"
 #include "natten/bench/results.hpp"
 
 namespace natten::bench {

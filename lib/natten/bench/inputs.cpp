@@ -49,4 +49,9 @@ Tensor make_output_grad(const Problem& p, std::uint64_t seed) {
   return uniform(rng, p.output_shape(), p.dtype);
 }
 
+Tensor random_tensor(const Shape& shape, DType dtype, std::uint64_t seed, std::uint64_t stream) {
+  std::mt19937_64 rng(seed + 0x632be59bd9b4e019ULL * (stream + 1));
+  return uniform(rng, shape, dtype);
+}
+
 }  // namespace natten::bench

@@ -34,8 +34,11 @@ Json axes_json(const Problem& p, const T& v) {
   return a;
 }
 
-Json problem_json(const Problem& p, std::uint64_t seed) {
+Json problem_json(const CaseResult& r) {
+  const Problem& p = r.problem;
   Json j = Json::object();
+  j.set("op", r.case_op);
+  if (!r.op_detail.empty()) j.set("op_detail", r.op_detail);
   j.set("rank", p.rank());
   j.set("input_size", axes_json(p, p.spatial));
   j.set("batch", p.batch);
@@ -50,11 +53,26 @@ Json problem_json(const Problem& p, std::uint64_t seed) {
   j.set("dtype", short_dtype(p.dtype));
   j.set("add_kv", p.extra_kv);
   j.set("scale", p.scale);
-  j.set("seed", std::to_string(seed));  // a string: JSON numbers lose 64-bit integers
+  j.set("seed", std::to_string(r.seed));  // a string: JSON numbers lose 64-bit integers
   return j;
 }
 
 Json optional_number(const std::optional<double>& v) { return v ? Json(*v) : Json(); }
+
+Json time_json(const Summary& s) {
+  Json t = Json::object();
+  t.set("median", s.median);
+  t.set("min", s.min);
+  t.set("max", s.max);
+  t.set("mean", s.mean);
+  t.set("p10", s.p10);
+  t.set("p90", s.p90);
+  t.set("q1", s.q1);
+  t.set("q3", s.q3);
+  t.set("iqr", s.iqr);
+  t.set("mad", s.mad);
+  return t;
+}
 
 Json result_json(const CaseResult& r) {
   Json j = Json::object();
@@ -63,8 +81,8 @@ Json result_json(const CaseResult& r) {
   j.set("op", r.op);
   j.set("status", std::string(status_name(r.status)));
   if (!r.detail.empty()) j.set("detail", r.detail);
-  j.set("problem", problem_json(r.problem, r.seed));
-  j.set("problem_str", r.problem.str());
+  j.set("problem", problem_json(r));
+  j.set("problem_str", r.problem_str);
   if (!r.kernel.empty()) j.set("kernel", r.kernel);
   j.set("threads", r.threads);
   j.set("flops", r.flops);
@@ -75,19 +93,11 @@ Json result_json(const CaseResult& r) {
   v.set("max_abs_error", r.verification.max_abs_error);
   j.set("verification", v);
   if (r.status != Status::timed) return j;
-  Json t = Json::object();
-  t.set("median", r.time.median);
-  t.set("min", r.time.min);
-  t.set("max", r.time.max);
-  t.set("mean", r.time.mean);
-  t.set("p10", r.time.p10);
-  t.set("p90", r.time.p90);
-  t.set("q1", r.time.q1);
-  t.set("q3", r.time.q3);
-  t.set("iqr", r.time.iqr);
-  t.set("mad", r.time.mad);
-  j.set("time_s", t);
+  j.set("time_s", time_json(r.time));
   j.set("rel_noise", r.time.rel_noise);
+  // Device time beside wall time (GPU backends); null when the backend does not report it.
+  j.set("device_time_s", r.device_time ? time_json(*r.device_time) : Json());
+  j.set("device_rel_noise", r.device_time ? Json(r.device_time->rel_noise) : Json());
   j.set("samples", r.time.count);
   j.set("calls_per_sample", r.batch);
   j.set("warmup_calls", r.warmup_calls);
@@ -179,7 +189,8 @@ std::string problem_label(const Problem& p) {
   const auto all_one = [&](const std::array<int, kMaxRank>& v) {
     return std::all_of(v.begin(), v.begin() + p.rank(), [](int x) { return x == 1; });
   };
-  std::string s = fmt::format("{} k{}", spatial_str(p), axes_str(p, p.params.kernel));
+  std::string s = spatial_str(p);
+  if (p.params.kernel[0] > 0) s += " k" + axes_str(p, p.params.kernel);  // merge has no window
   if (!all_one(p.params.stride)) s += " s" + axes_str(p, p.params.stride);
   if (!all_one(p.params.dilation)) s += " d" + axes_str(p, p.params.dilation);
   bool any_causal = false;
@@ -208,8 +219,9 @@ struct Column {
 const std::vector<Column>& columns() {
   static const std::vector<Column> cols = {
       {"case", false},   {"problem", false}, {"backend", false}, {"op", false},     {"median", true},
-      {"min", true},     {"p10..p90", true}, {"noise", true},    {"reps", true},    {"GFLOP/s", true},
-      {"% peak", true},  {"vs ref", true},   {"check", false},
+      {"min", true},     {"p10..p90", true}, {"noise", true},    {"reps", true},    {"device", true},
+      {"GFLOP/s", true},
+      {"GB/s", true},    {"% peak", true},   {"vs ref", true},   {"check", false},
   };
   return cols;
 }
@@ -223,9 +235,10 @@ std::string check_cell(const CaseResult& r) {
 }
 
 std::vector<std::string> row_cells(const CaseResult& r) {
-  std::vector<std::string> c = {r.case_name, problem_label(r.problem), r.backend, r.op};
+  const std::string label = problem_label(r.problem) + (r.op_detail.empty() ? "" : " " + r.op_detail);
+  std::vector<std::string> c = {r.case_name, label, r.backend, r.op};
   if (r.status != Status::timed) {
-    const std::string what = r.status == Status::unsupported ? "unsupported" : "FAILED";
+    const std::string what = r.status == Status::unsupported ? "skip" : "FAILED";
     c.push_back(what + ": " + r.detail);
     return c;
   }
@@ -235,7 +248,9 @@ std::vector<std::string> row_cells(const CaseResult& r) {
   c.push_back(format_seconds(t.p10) + ".." + format_seconds(t.p90));
   c.push_back(fmt::format("{:.1f}%{}", 100.0 * t.rel_noise, r.warnings.empty() ? "" : "!"));
   c.push_back(fmt::format("{}", t.count * r.batch));
+  c.push_back(r.device_time ? format_seconds(r.device_time->median) : "-");  // median device time
   c.push_back(fmt::format("{:.3g}", r.gflops));
+  c.push_back(fmt::format("{:.3g}", r.gbps));  // the figure of merit of memory-bound ops (merge)
   c.push_back(r.peak_gflops > 0 ? fmt::format("{:.1f}%", r.pct_peak) : "-");
   c.push_back(r.speedup_vs_reference ? fmt::format("{:.3g}x", *r.speedup_vs_reference) : "-");
   c.push_back(check_cell(r));
@@ -330,7 +345,8 @@ std::string report_csv(const RunReport& rep) {
   std::string out =
       "case,backend,op,status,rank,input_size,batch,heads,heads_kv,dim,dim_v,window_size,stride,dilation,causal,dtype,"
       "add_kv,threads,flops,bytes,median_s,min_s,max_s,mean_s,p10_s,p90_s,q1_s,q3_s,iqr_s,mad_s,rel_noise,samples,"
-      "calls_per_sample,gflops,gbps,peak_gflops,pct_peak,speedup_vs_reference,verification,max_abs_error,detail\n";
+      "calls_per_sample,device_median_s,device_min_s,gflops,gbps,peak_gflops,pct_peak,speedup_vs_reference,verification,"
+      "max_abs_error,detail\n";
   for (const CaseResult& r : rep.results) {
     const Problem& p = r.problem;
     std::string causal;
@@ -345,7 +361,9 @@ std::string report_csv(const RunReport& rep) {
         axes_str(p, p.params.dilation), causal, short_dtype(p.dtype), std::to_string(p.extra_kv),
         std::to_string(r.threads), num(r.flops), num(r.bytes), tn(s.median), tn(s.min), tn(s.max), tn(s.mean),
         tn(s.p10), tn(s.p90), tn(s.q1), tn(s.q3), tn(s.iqr), tn(s.mad), tn(s.rel_noise),
-        t ? std::to_string(s.count) : "", t ? std::to_string(r.batch) : "", tn(r.gflops), tn(r.gbps),
+        t ? std::to_string(s.count) : "", t ? std::to_string(r.batch) : "",
+        r.device_time ? num(r.device_time->median) : "", r.device_time ? num(r.device_time->min) : "", tn(r.gflops),
+        tn(r.gbps),
         tn(r.peak_gflops), tn(r.pct_peak), t ? num(r.speedup_vs_reference) : "", r.verification.status,
         num(r.verification.max_abs_error), csv_field(r.detail.empty() ? r.verification.detail : r.detail)};
     std::string line;

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "natten/bench/json.hpp"
+#include "natten/io/json.hpp"
 #include "natten/bench/results.hpp"
 
 namespace natten::bench {

@@ -31,8 +31,11 @@ struct Verification {
 struct CaseResult {
   std::string case_name;
   std::string backend;
-  std::string op;  // "forward" or "backward"
-  Problem problem;
+  std::string op;       // "forward"/"backward" (na), else the library's op name ("na_qk_backward", ...)
+  std::string case_op = "na";  // the case's op: na, na_qk, na_av, merge, varlen
+  std::string op_detail;       // "rpb", "parts 3", "varlen 6x6;4x5" (empty for na)
+  Problem problem;             // merge: the parts' shape, no window; varlen: the padded problem
+  std::string problem_str;     // one line; the baseline guard's "problem changed" key
   std::uint64_t seed = 0;
   int threads = 1;
   Status status = Status::timed;
@@ -41,7 +44,10 @@ struct CaseResult {
 
   double flops = 0;  // exact, see flops.hpp
   double bytes = 0;  // compulsory traffic, see flops.hpp
-  Summary time;      // seconds per call
+  Summary time;      // seconds per call (wall clock)
+  // Device seconds per call (Backend::last_device_seconds(): GPU command-buffer time), when the
+  // backend reports it for every timed call.
+  std::optional<Summary> device_time;
   int batch = 1;     // calls per sample
   std::int64_t warmup_calls = 0;
   double sampling_seconds = 0;

@@ -28,7 +28,7 @@ void validate_policy(const TimingPolicy& p) {
 }
 
 Measurement measure(const std::function<void()>& call, const TimingPolicy& policy,
-                    const std::function<void(const Measurement&)>& progress) {
+                    const std::function<void(const Measurement&)>& progress, const DeviceReader& device) {
   Measurement m;
   const auto w0 = Clock::now();
   while (m.warmup_calls < policy.warmup_reps || since(w0) < policy.warmup_time) {
@@ -36,6 +36,8 @@ Measurement measure(const std::function<void()>& call, const TimingPolicy& polic
     ++m.warmup_calls;
   }
   m.warmup_seconds = since(w0);
+  bool device_known = static_cast<bool>(device);
+  if (device_known) device();  // drop the warmup's device time
   if (m.warmup_calls > 0) {
     const double per_call = m.warmup_seconds / static_cast<double>(m.warmup_calls);
     if (per_call < policy.min_sample_time)
@@ -50,6 +52,11 @@ Measurement measure(const std::function<void()>& call, const TimingPolicy& polic
     for (int i = 0; i < m.batch; ++i) call();
     const auto t1 = Clock::now();
     m.samples.push_back(std::chrono::duration<double>(t1 - t0).count() / m.batch);
+    if (device_known) {
+      const std::optional<double> d = device();
+      device_known = d.has_value();
+      if (device_known) m.device_samples.push_back(*d / m.batch);
+    }
     const double elapsed = std::chrono::duration<double>(t1 - s0).count();
     const std::size_t n = m.samples.size();
     if (progress && std::chrono::duration<double>(t1 - last_progress).count() > 0.2) {
@@ -75,6 +82,7 @@ Measurement measure(const std::function<void()>& call, const TimingPolicy& polic
     }
   }
   m.sampling_seconds = since(s0);
+  if (!device_known) m.device_samples.clear();  // some call did not report: none is trustworthy
   return m;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct TimingPolicy {
 
 struct Measurement {
   std::vector<double> samples;  // seconds per call, one entry per sample
+  // Device seconds per call for the same samples, when the `device` reader of measure() knows
+  // them for every call (GPU backends); empty otherwise.
+  std::vector<double> device_samples;
   int batch = 1;                // calls per sample
   std::int64_t warmup_calls = 0;
   double warmup_seconds = 0;
@@ -39,9 +43,14 @@ struct Measurement {
   std::string stop_reason;      // "noise target", "time budget", "repetition cap"
 };
 
-// `progress` (optional) is called about every 0.2 s with the samples so far.
+// Returns the device seconds of the calls made since its previous call, or nullopt when any of
+// them did not report one. Read outside the timed region, after each sample.
+using DeviceReader = std::function<std::optional<double>()>;
+
+// `progress` (optional) is called about every 0.2 s with the samples so far; `device`
+// (optional) gives the device time of each sample's calls (Measurement::device_samples).
 Measurement measure(const std::function<void()>& call, const TimingPolicy& policy,
-                    const std::function<void(const Measurement&)>& progress = {});
+                    const std::function<void(const Measurement&)>& progress = {}, const DeviceReader& device = {});
 
 // Throws natten::Error naming the offending field when the policy is inconsistent.
 void validate_policy(const TimingPolicy& policy);

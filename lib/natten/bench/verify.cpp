@@ -25,30 +25,25 @@ ReferenceResults reference_results(const Problem& p, const NAInputs& in, bool ba
   return r;
 }
 
-namespace {
-
-using Pairs = std::vector<std::pair<const char*, std::pair<const Tensor*, const Tensor*>>>;
-
-Verification compare_all(const Problem& p, const Pairs& pairs) {
+Verification compare_results(DType dtype, const std::vector<NamedResult>& results) {
   Verification v;
   v.status = "ok";
-  for (const auto& [name, t] : pairs) {
-    if (!t.second->defined()) continue;
-    const TensorComparison c = compare_tensors(*t.first, *t.second, default_tolerance(p.dtype, name));
+  for (const NamedResult& r : results) {
+    if (!r.reference.defined()) continue;
+    const TensorComparison c = compare_tensors(r.ours, r.reference, default_tolerance(dtype, r.name));
     v.max_abs_error = std::max(v.max_abs_error, c.max_abs_error);
     if (c.failures > 0 && v.status == "ok") {
       v.status = "failed";
       v.detail = fmt::format("{}: {} of {} elements outside tolerance, max abs error {:.3g}; worst at {}: {} vs reference {}",
-                             name, c.failures, c.count, c.max_abs_error, c.worst_index, c.worst_ours, c.worst_reference);
+                             r.name, c.failures, c.count, c.max_abs_error, c.worst_index, c.worst_ours, c.worst_reference);
     }
   }
   return v;
 }
 
-template <typename F>
-Verification guarded(F&& f) {
+Verification guarded_verification(const std::function<Verification()>& check) {
   try {
-    return f();
+    return check();
   } catch (const std::exception& e) {
     Verification v;
     v.status = "failed";
@@ -58,27 +53,25 @@ Verification guarded(F&& f) {
   }
 }
 
-}  // namespace
-
 Verification verify_forward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
                             bool allow_fast_path) {
-  return guarded([&] {
+  return guarded_verification([&] {
     const ForwardResult r = na_forward(backend, p.params, in, allow_fast_path);
-    return compare_all(p, {{"output", {&r.output, &ref.forward.output}}, {"logsumexp", {&r.lse, &ref.forward.lse}}});
+    return compare_results(p.dtype, {{"output", r.output, ref.forward.output}, {"logsumexp", r.lse, ref.forward.lse}});
   });
 }
 
 Verification verify_backward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
                              bool allow_fast_path) {
-  return guarded([&] {
+  return guarded_verification([&] {
     const Gradients g =
         na_backward(backend, p.params, in, ref.forward.output, ref.forward.lse, ref.d_output, allow_fast_path);
     const Gradients& e = ref.grads;
-    return compare_all(p, {{"grad_query", {&g.query, &e.query}},
-                           {"grad_key", {&g.key, &e.key}},
-                           {"grad_value", {&g.value, &e.value}},
-                           {"grad_additional_key", {&g.additional_key, &e.additional_key}},
-                           {"grad_additional_value", {&g.additional_value, &e.additional_value}}});
+    return compare_results(p.dtype, {{"grad_query", g.query, e.query},
+                                     {"grad_key", g.key, e.key},
+                                     {"grad_value", g.value, e.value},
+                                     {"grad_additional_key", g.additional_key, e.additional_key},
+                                     {"grad_additional_value", g.additional_value, e.additional_value}});
   });
 }
 

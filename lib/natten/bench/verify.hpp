@@ -2,6 +2,10 @@
 // problem and inputs being timed? (Tolerances: natten/parity/compare.hpp, per dtype.)
 #pragma once
 
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "natten/backend.hpp"
 #include "natten/bench/results.hpp"
 
@@ -24,5 +28,15 @@ Verification verify_forward(Backend& backend, const Problem& p, const NAInputs& 
                             bool allow_fast_path);
 Verification verify_backward(Backend& backend, const Problem& p, const NAInputs& in, const ReferenceResults& ref,
                              bool allow_fast_path);
+
+// The building blocks, for the other ops: each named tensor of ours against the reference's
+// (pairs whose reference is undefined are skipped), with the per-dtype default tolerances; and
+// a run of `check` in which a backend error becomes a failed verification.
+struct NamedResult {
+  std::string name;  // "output", "attention", "grad_rpb", ... (selects the tolerance)
+  Tensor ours, reference;
+};
+Verification compare_results(DType dtype, const std::vector<NamedResult>& results);
+Verification guarded_verification(const std::function<Verification()>& check);
 
 }  // namespace natten::bench

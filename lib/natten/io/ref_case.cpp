@@ -1,5 +1,7 @@
 #include "natten/io/ref_case.hpp"
 
+#include <optional>
+
 #include "natten/core/error.hpp"
 #include "natten/io/case_reader.hpp"
 
@@ -76,12 +78,16 @@ RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64
   return c;
 }
 
-void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend, bool compress) {
+namespace {
+
+// `scale` is written when known (a validated case); the expected tensors are stored in the case's
+// storage precision (float16 for fp16 cases).
+void write_case_group(const h5::Group& root, const RefCase& c, const std::string& producer_backend, bool compress,
+                      std::optional<double> scale) {
   const h5::Group g = root.create_group(c.name);
-  const Problem p = validate_forward(c.params, c.inputs);
   g.write_attribute("op", c.op);
   write_na_params(g, c.params);
-  g.write_attribute("scale", p.scale);
+  if (scale) g.write_attribute("scale", *scale);
   g.write_attribute("dtype", std::string(dtype_name(c.dtype)));
   g.write_attribute("layout", std::string("heads_last"));
   g.write_attribute("backend", producer_backend);
@@ -96,9 +102,18 @@ void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& 
     if (t->defined()) g.write_dataset(ds, *t, compress);
   }
   for (const auto& [ds, t] : c.expected) {
-    // Expected tensors are stored in the case's storage precision (float16 for fp16 cases).
     g.write_dataset(ds, ds == "logsumexp" ? t : t.to(c.dtype == DType::f16 ? DType::f16 : DType::f32), compress);
   }
+}
+
+}  // namespace
+
+void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend, bool compress) {
+  write_case_group(root, c, producer_backend, compress, validate_forward(c.params, c.inputs).scale);
+}
+
+void write_ref_case_unvalidated(const h5::Group& root, const RefCase& c, const std::string& producer_backend) {
+  write_case_group(root, c, producer_backend, false, std::nullopt);
 }
 
 }  // namespace natten

@@ -42,5 +42,8 @@ RefCase load_ref_case(const h5::Group& root, const std::string& name, std::int64
 // compress: gzip in chunks (readers must handle both).
 void write_ref_case(const h5::Group& root, const RefCase& c, const std::string& producer_backend,
                     bool compress = false);
+// The same without validating the case (and so without a `scale` attribute): for tests that
+// store broken cases on purpose to check that readers reject them.
+void write_ref_case_unvalidated(const h5::Group& root, const RefCase& c, const std::string& producer_backend);
 
 }  // namespace natten

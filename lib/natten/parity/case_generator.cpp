@@ -17,8 +17,8 @@ Tensor seeded_uniform(std::mt19937_64& rng, const Shape& shape, DType dtype) {
   return t;
 }
 
-RefCase generate_ref_case(const CaseConfig& cfg, Backend& backend) {
-  const Problem p = make_problem(cfg.problem);
+RefCase generate_ref_case(const config::ResolvedCase& cfg, Backend& backend) {
+  const Problem p = make_problem(cfg.spec);
   std::mt19937_64 rng(cfg.seed);
   RefCase c;
   c.name = cfg.name;
@@ -55,8 +55,8 @@ RefCase generate_ref_case(const CaseConfig& cfg, Backend& backend) {
 namespace natten {
 namespace {
 
-void generate_qk(const CaseConfig& cfg, Backend& backend, std::mt19937_64& rng, SplitCase& c) {
-  const Problem p = make_problem(cfg.problem);
+void generate_qk(const config::ResolvedCase& cfg, Backend& backend, std::mt19937_64& rng, SplitCase& c) {
+  const Problem p = make_problem(cfg.spec);
   c.qk.query = seeded_uniform(rng, p.query_shape(), p.dtype);
   c.qk.key = seeded_uniform(rng, p.kv_shape(p.dim), p.dtype);
   if (cfg.rpb) c.qk.rpb = seeded_uniform(rng, rpb_shape(p), p.dtype);
@@ -71,8 +71,8 @@ void generate_qk(const CaseConfig& cfg, Backend& backend, std::mt19937_64& rng, 
   if (g.additional_key.defined()) c.expected["grad_additional_key"] = g.additional_key;
 }
 
-void generate_av(const CaseConfig& cfg, Backend& backend, std::mt19937_64& rng, SplitCase& c) {
-  const Problem p = make_problem(cfg.problem);
+void generate_av(const config::ResolvedCase& cfg, Backend& backend, std::mt19937_64& rng, SplitCase& c) {
+  const Problem p = make_problem(cfg.spec);
   c.av.attention = seeded_uniform(rng, attention_shape(p), p.dtype);
   c.av.value = seeded_uniform(rng, p.kv_shape(p.dim_v), p.dtype);
   if (p.extra_kv > 0) c.av.additional_value = seeded_uniform(rng, p.extra_kv_shape(p.dim_v), p.dtype);
@@ -91,8 +91,8 @@ Tensor seeded_lse(std::mt19937_64& rng, const Shape& shape) {
   return t;
 }
 
-void generate_merge(const CaseConfig& cfg, Backend& backend, std::mt19937_64& rng, SplitCase& c) {
-  const ProblemSpec& s = cfg.problem;
+void generate_merge(const config::ResolvedCase& cfg, Backend& backend, std::mt19937_64& rng, SplitCase& c) {
+  const ProblemSpec& s = cfg.spec;
   Shape lse_shape{s.batch};
   for (int a = 0; a < s.params.rank; ++a) lse_shape.push_back(s.spatial[a]);
   lse_shape.push_back(s.heads_q);
@@ -118,19 +118,19 @@ void generate_merge(const CaseConfig& cfg, Backend& backend, std::mt19937_64& rn
 
 }  // namespace
 
-SplitCase generate_split_case(const CaseConfig& cfg, Backend& backend) {
+SplitCase generate_split_case(const config::ResolvedCase& cfg, Backend& backend) {
   if (!is_split_case_op(cfg.op)) fail("case [{}]: op '{}' is not a split op or merge", cfg.name, cfg.op);
   std::mt19937_64 rng(cfg.seed);
   SplitCase c;
   c.name = cfg.name;
   c.op = cfg.op;
   c.layout = "heads_last";
-  c.dtype = cfg.problem.dtype;
+  c.dtype = cfg.spec.dtype;
   if (cfg.op == "merge") {
     generate_merge(cfg, backend, rng, c);
     return c;
   }
-  c.params = cfg.problem.params;  // no scale: the split ops do not scale
+  c.params = cfg.spec.params;  // no scale: the split ops do not scale
   if (cfg.op == "na_qk") {
     generate_qk(cfg, backend, rng, c);
   } else {

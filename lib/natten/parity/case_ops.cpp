@@ -65,7 +65,7 @@ ParityCase load_fused(const h5::Group& root, const std::string& name, std::int64
   return {find_case_op("na"), load_ref_case(root, name, max_elements)};
 }
 
-ParityCase generate_fused(const CaseConfig& cfg, Backend& backend) {
+ParityCase generate_fused(const config::ResolvedCase& cfg, Backend& backend) {
   return {find_case_op("na"), generate_ref_case(cfg, backend)};
 }
 
@@ -112,7 +112,7 @@ ParityCase load_split(const h5::Group& root, const std::string& name, std::int64
   return {op, std::move(c)};
 }
 
-ParityCase generate_split(const CaseConfig& cfg, Backend& backend) {
+ParityCase generate_split(const config::ResolvedCase& cfg, Backend& backend) {
   return {find_case_op(cfg.op), generate_split_case(cfg, backend)};
 }
 
@@ -153,7 +153,7 @@ ParityCase load_case(const h5::Group& root, const std::string& name, std::int64_
   return entry->load(root, name, max_elements);
 }
 
-const CaseOp& case_op_for(const CaseConfig& cfg) {
+const CaseOp& case_op_for(const config::ResolvedCase& cfg) {
   const CaseOp* op = find_case_op(cfg.op);
   if (op == nullptr) fail("case [{}]: op '{}' has no entry in the op table (known: {})", cfg.name, cfg.op, known_case_ops());
   return *op;

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "natten/backend.hpp"
-#include "natten/io/case_config.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/ref_case.hpp"
 #include "natten/io/split_case.hpp"
 
@@ -55,7 +55,7 @@ struct CaseOp {
   std::string (*describe)(const ParityCase& c);
   // natten-check --write: seeded inputs for the config (case_generator.hpp), expected tensors from
   // `backend`; and writing the case (heads-last; compress: gzip in chunks).
-  ParityCase (*generate)(const CaseConfig& cfg, Backend& backend);
+  ParityCase (*generate)(const config::ResolvedCase& cfg, Backend& backend);
   void (*write)(const h5::Group& root, const ParityCase& c, const std::string& producer_backend, bool compress);
 };
 
@@ -68,7 +68,7 @@ std::string known_case_ops();
 // "case 'x': unsupported op 'y' (this natten-check knows: na, ...)".
 ParityCase load_case(const h5::Group& root, const std::string& name, std::int64_t max_elements);
 
-// The table entry for a config's op (CaseConfig::op is checked when the config is parsed).
-const CaseOp& case_op_for(const CaseConfig& cfg);
+// The table entry for a config's op (ResolvedCase::op is checked when the config is parsed).
+const CaseOp& case_op_for(const config::ResolvedCase& cfg);
 
 }  // namespace natten

@@ -1,4 +1,4 @@
-#include "natten/bench/json.hpp"
+#include "natten/io/json.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -11,7 +11,13 @@
 #include "natten/core/error.hpp"
 #include "natten/io/atomic_file.hpp"
 
-namespace natten::bench {
+namespace natten {
+
+Json Json::number_or_name(double d) {
+  if (std::isnan(d)) return Json("nan");
+  if (std::isinf(d)) return Json(d > 0 ? "inf" : "-inf");
+  return Json(d);
+}
 
 Json& Json::set(const std::string& key, Json value) {
   if (type_ == Type::null) type_ = Type::object;
@@ -386,4 +392,4 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-}  // namespace natten::bench
+}  // namespace natten

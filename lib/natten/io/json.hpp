@@ -1,5 +1,7 @@
-// A small JSON value with a writer and a strict parser: natten-bench reports and baselines.
-// (nlohmann-json is not among the project's dependencies; this covers what the reports need.)
+// A small JSON value with a writer and a strict parser: natten-bench reports and baselines, and
+// natten-check's report. (nlohmann-json is not among the project's dependencies; this covers what
+// the reports need.) Output is valid UTF-8 JSON: strings are escaped and invalid UTF-8 bytes
+// (possible in names read from a corrupt file) become U+FFFD.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace natten::bench {
+namespace natten {
 
 class Json {
  public:
@@ -22,6 +24,9 @@ class Json {
   Json(const char* s) : type_(Type::string), string_(s) {}
   Json(std::string s) : type_(Type::string), string_(std::move(s)) {}
   static Json array() { return Json(Type::array); }
+  // JSON has no NaN or infinity: dump() writes non-finite numbers as null. natten-check's report
+  // keeps them visible as the strings "nan", "inf", "-inf" through this.
+  static Json number_or_name(double d);
   static Json object() { return Json(Type::object); }
 
   Type type() const { return type_; }
@@ -65,4 +70,4 @@ void write_file_atomically(const std::string& path, const std::string& text);
 // Reads a whole file; throws Error naming the path when it cannot.
 std::string read_file(const std::string& path);
 
-}  // namespace natten::bench
+}  // namespace natten
