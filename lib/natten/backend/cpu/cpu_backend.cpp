@@ -3,9 +3,13 @@
 // *_kernel.cpp, work decomposition in tiling.*, threading in parallel.*.
 #include <fmt/format.h>
 
+#include "natten/backend/cpu/fmha_args.hpp"
 #include "natten/backend/cpu/kernels.hpp"
+#include "natten/backend/cpu/merge_args.hpp"
 #include "natten/backend/cpu/parallel.hpp"
 #include "natten/backend/cpu/passes.hpp"
+#include "natten/backend/cpu/split_ops.hpp"
+#include "natten/backend/cpu/varlen.hpp"
 #include "natten/backend/factories.hpp"
 #include "natten/core/error.hpp"
 
@@ -21,6 +25,8 @@ class CpuBackend final : public Backend {
   // Every problem the library validates is supported: any rank, kernel, stride, dilation, causal
   // mask, head dims, GQA and additional KV.
   std::string why_unsupported(Op, const Problem&) const override { return {}; }
+  // Every op: split qk/av, merge, FMHA and varlen are in split_*, merge*, fmha*, varlen* (OPS.md).
+  bool implements(Op) const override { return true; }
 
   void forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
     require_contiguous("output", out);
@@ -38,6 +44,52 @@ class CpuBackend final : public Backend {
       if (t->defined()) require_contiguous(name, *t);
     }
     cpu::run_backward(p, contiguous(in), out.contiguous(), lse.contiguous(), d_out.contiguous(), grads, workers());
+  }
+
+  // Split ops (split_ops.cpp); outputs come allocated and contiguous from natten/ops.
+  void qk_forward(const Problem& p, const SplitQKInputs& in, Tensor& attention) override {
+    cpu::run_qk_forward(p, in, attention, workers());
+  }
+  void qk_backward(const Problem& p, const SplitQKInputs& in, const Tensor& d_attention, SplitQKGrads& grads) override {
+    cpu::run_qk_backward(p, in, d_attention, grads, workers());
+  }
+  void av_forward(const Problem& p, const SplitAVInputs& in, Tensor& output) override {
+    cpu::run_av_forward(p, in, output, workers());
+  }
+  void av_backward(const Problem& p, const SplitAVInputs& in, const Tensor& d_output, SplitAVGrads& grads) override {
+    cpu::run_av_backward(p, in, d_output, grads, workers());
+  }
+
+  void fmha_forward(const Problem& p, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    require_contiguous("output", out);
+    require_contiguous("logsumexp", lse);
+    cpu::run_fmha_forward(p, in, out, lse, workers());
+  }
+
+  void fmha_backward(const Problem& p, const NAInputs& in, const Tensor& out, const Tensor& lse, const Tensor& d_out,
+                     Gradients& grads) override {
+    cpu::run_fmha_backward(p, in, out, lse, d_out, grads, workers());
+  }
+
+  void varlen_forward(const VarlenProblem& v, const NAInputs& in, Tensor& out, Tensor& lse) override {
+    require_contiguous("output", out);
+    require_contiguous("logsumexp", lse);
+    cpu::run_varlen_forward(v, contiguous(in), out, lse, workers());
+  }
+  void varlen_backward(const VarlenProblem& v, const NAInputs& in, const Tensor& out, const Tensor& lse,
+                       const Tensor& d_out, Gradients& grads) override {
+    cpu::run_varlen_backward(v, contiguous(in), out.contiguous(), lse.contiguous(), d_out.contiguous(), grads,
+                             workers());
+  }
+
+  void merge_forward(const MergeProblem& m, const std::vector<Tensor>& outputs, const std::vector<Tensor>& lses,
+                     Tensor& output, Tensor& lse) override {
+    cpu::run_merge_forward(m, outputs, lses, output, lse, workers());
+  }
+  void merge_backward(const MergeProblem& m, const std::vector<Tensor>& outputs, const std::vector<Tensor>& lses,
+                      const Tensor& output, const Tensor&, const Tensor& d_output, const Tensor& d_lse,
+                      std::vector<Tensor>& d_outputs, std::vector<Tensor>& d_lses) override {
+    cpu::run_merge_backward(m, outputs, lses, output, d_output, d_lse, d_outputs, d_lses, workers());
   }
 
   void set_threads(int threads) override {
