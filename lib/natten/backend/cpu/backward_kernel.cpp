@@ -155,13 +155,11 @@ void QueryRun(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, i
     ColumnProbAndGrad(rs.prob, rs.grad, n, tlse + entry0, tdelta + entry0, 0, nullptr);
     ColumnAccumulateAll(rs.grad, rs.off + c0, n, kc, ldk, e.dim, hn::Set(d, 1.0f), c0 == 0, rs.acc_a);
   }
-  auto* d_query = static_cast<T*>(A.d_query);
-  for (int i = 0; i < lanes; ++i) {
-    T* dq = d_query + TileRow(e, u, b, entry0 + i, h, e.heads_q) * e.dim;
-    for (int c = 0; c < e.dim; ++c) {
-      from_float(rs.acc_a[static_cast<std::size_t>(c) * kLanes + static_cast<std::size_t>(i)] * e.scale, dq + c);
-    }
-  }
+  HWY_ALIGN float scale[kLanes];
+  hn::Store(hn::Set(d, e.scale), d, scale);
+  const std::int64_t row_step = lane_token_step(e, u) * e.heads_q * e.dim;
+  ColumnsToRows<false>(rs.acc_a, e.dim, scale, lanes,
+                       static_cast<T*>(A.d_query) + TileRow(e, u, b, entry0, h, e.heads_q) * e.dim, row_step);
 }
 
 // dK and dV of one vector run of keys (lanes = consecutive innermost positions with shifted
@@ -181,12 +179,12 @@ inline void KeyRun(const Extents& e, const UnitGeom& u, int entry0, int lanes, c
     ColumnAccumulateAll(rs.prob, rs.off + c0, n, doc, ldh, e.dim_v, hn::Set(d, 1.0f), c0 == 0, rs.acc_b);
     ColumnAccumulateAll(rs.grad, rs.off + c0, n, qc, ldh, e.dim, hn::Set(d, 1.0f), c0 == 0, rs.acc_a);
   }
-  for (int i = 0; i < lanes; ++i) {
-    float* dk = dkbuf + static_cast<std::size_t>(entry0 + i) * dp;
-    float* dv = dvbuf + static_cast<std::size_t>(entry0 + i) * dvp;
-    for (int c = 0; c < e.dim; ++c) dk[c] += rs.acc_a[static_cast<std::size_t>(c) * kLanes + static_cast<std::size_t>(i)];
-    for (int c = 0; c < e.dim_v; ++c) dv[c] += rs.acc_b[static_cast<std::size_t>(c) * kLanes + static_cast<std::size_t>(i)];
-  }
+  HWY_ALIGN float one[kLanes];
+  hn::Store(hn::Set(d, 1.0f), d, one);
+  ColumnsToRows<true>(rs.acc_a, e.dim, one, lanes, dkbuf + static_cast<std::size_t>(entry0) * dp,
+                      static_cast<std::int64_t>(dp));
+  ColumnsToRows<true>(rs.acc_b, e.dim_v, one, lanes, dvbuf + static_cast<std::size_t>(entry0) * dvp,
+                      static_cast<std::int64_t>(dvp));
 }
 
 template <typename T>

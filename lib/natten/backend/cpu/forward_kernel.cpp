@@ -73,15 +73,13 @@ void ForwardRun(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, 
   HWY_ALIGN float inv[kLanes];
   hn::Store(hn::Add(m, hn::Log(d, l)), d, lse);
   hn::Store(hn::Div(hn::Set(d, 1.0f), l), d, inv);
-  auto* output = static_cast<T*>(A.output);
-  for (int i = 0; i < lanes; ++i) {
-    const std::array<int, kMaxRank> pos = tile_position(u, entry0 + i);
-    const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
-    const std::int64_t row = (b * e.tokens + token) * e.heads_q + h;
-    T* out = output + row * e.dim_v;
-    for (int c = 0; c < e.dim_v; ++c) from_float(oc[static_cast<std::size_t>(c) * kLanes + static_cast<std::size_t>(i)] * inv[i], out + c);
-    A.lse[row] = lse[i];
-  }
+  // Lane i's row is lane 0's plus i lane steps (consecutive positions along the lane axis).
+  const std::array<int, kMaxRank> pos = tile_position(u, entry0);
+  const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
+  const std::int64_t row0 = (b * e.tokens + token) * e.heads_q + h;
+  const std::int64_t row_step = lane_token_step(e, u) * e.heads_q;
+  ColumnsToRows<false>(oc, e.dim_v, inv, lanes, static_cast<T*>(A.output) + row0 * e.dim_v, row_step * e.dim_v);
+  for (int i = 0; i < lanes; ++i) A.lse[row0 + i * row_step] = lse[i];
 }
 
 template <typename T>

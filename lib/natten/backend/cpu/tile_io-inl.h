@@ -11,9 +11,11 @@
 #endif
 
 #include <array>
+#include <type_traits>
 
 #include "natten/backend/cpu/kernel_args.hpp"
 #include "natten/backend/cpu/simd-inl.h"
+#include "natten/backend/cpu/windows.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -125,6 +127,50 @@ HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitG
   }
   for (int c = 0; c < dim; ++c) {
     for (std::size_t r = rows; r < ld; ++r) dst[static_cast<std::size_t>(c) * ld + r] = 0.0f;
+  }
+}
+
+// Tokens between consecutive positions along the lane axis (windows.hpp, lane_axis): the axes past
+// it hold one position of the group, so the step is the dilation times their extents.
+inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {
+  const int la = lane_axis(u);
+  std::int64_t step = u.ax[la].axis.dilation;
+  for (int a = la + 1; a < kMaxRank; ++a) step *= e.spatial[a];
+  return step;
+}
+
+// Lanes [0, lanes) of a column block (acc[c * kLanes + l], dim columns) times mul[l], written
+// (or, with kAdd, added) to rows dst + l * row_stride, [0, dim). Full blocks of kLanes columns
+// are transposed in registers for float rows; rounding of f16/bf16 as natten/core/dtype.hpp.
+template <bool kAdd, typename T>
+HWY_INLINE void ColumnsToRows(const float* HWY_RESTRICT acc, int dim, const float* mul, int lanes, T* dst,
+                              std::int64_t row_stride) {
+  const std::size_t n = static_cast<std::size_t>(dim);
+  std::size_t c0 = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    const DF d;
+    for (; c0 + kLanes <= n; c0 += kLanes) {
+      VF v[kLanes];
+      for (std::size_t c = 0; c < kLanes; ++c) v[c] = hn::Load(d, acc + (c0 + c) * kLanes);
+      TransposeBlock(v);
+      for (int l = 0; l < lanes; ++l) {
+        float* row = dst + l * row_stride + static_cast<std::int64_t>(c0);
+        VF r = hn::Mul(v[l], hn::Set(d, mul[l]));
+        if constexpr (kAdd) r = hn::Add(hn::LoadU(d, row), r);
+        hn::StoreU(r, d, row);
+      }
+    }
+  }
+  for (int l = 0; l < lanes; ++l) {
+    T* row = dst + l * row_stride;
+    for (std::size_t c = c0; c < n; ++c) {
+      const float r = acc[c * kLanes + static_cast<std::size_t>(l)] * mul[l];
+      if constexpr (kAdd) {
+        from_float(to_float(row[c]) + r, row + c);
+      } else {
+        from_float(r, row + c);
+      }
+    }
   }
 }
 
