@@ -81,7 +81,7 @@ inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int
 
 inline TileSplit SplitTile(const UnitGeom& u, TileSide side, bool vectors, Workspace& ws) {
   return split_tile(u, side, vectors, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
-                    reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, 2 * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
+                    reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
                     ws.ints(kGeneral, static_cast<std::size_t>(u.tile_size())));
 }
 
@@ -94,16 +94,26 @@ inline int WindowOffsets(const UnitGeom& u, TileSide side, int entry, int* off) 
 // One chunk of a vector run's backward softmax: from scores s and dP (n vectors each), with the
 // per-lane lse and delta of each pair (vectors at lse + i * lse_step, or shared), P replaces s and
 // dS = P * (dP - delta) replaces dp.
-HWY_INLINE void ColumnProbAndGrad(float* s, float* dp, int n, const float* lse, const float* delta, std::size_t step,
-                                  const int* off) {
+template <bool kPerm>
+HWY_INLINE void ColumnProbAndGradT(float* s, float* dp, int n, const float* lse, const float* delta, const int* off,
+                                   const LaneIndices& perm) {
   const DF d;
   for (int i = 0; i < n; ++i) {
-    const std::size_t at = off != nullptr ? static_cast<std::size_t>(off[i]) : static_cast<std::size_t>(i) * step;
+    const std::size_t at = off != nullptr ? static_cast<std::size_t>(off[i]) : 0;
     float* si = s + static_cast<std::size_t>(i) * kLanes;
     float* gi = dp + static_cast<std::size_t>(i) * kLanes;
-    const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), hn::LoadU(d, lse + at)));
+    const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), ShiftedLoad<kPerm>(lse + at, perm)));
     hn::Store(p, d, si);
-    hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), hn::LoadU(d, delta + at))), d, gi);
+    hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), ShiftedLoad<kPerm>(delta + at, perm))), d, gi);
+  }
+}
+// lse and delta per pair: the run's own (off null) or the halo's at shifted offsets (permuted).
+HWY_INLINE void ColumnProbAndGrad(float* s, float* dp, int n, const float* lse, const float* delta, const int* off,
+                                  const LaneIndices* perm) {
+  if (perm != nullptr) {
+    ColumnProbAndGradT<true>(s, dp, n, lse, delta, off, *perm);
+  } else {
+    ColumnProbAndGradT<false>(s, dp, n, lse, delta, off, LaneIndices());
   }
 }
 
@@ -142,18 +152,21 @@ inline void LoadScalarsPadded(const float* src, const Extents& e, const UnitGeom
 
 // dQ of one vector run of queries (lanes = consecutive innermost positions with shifted windows).
 template <typename T>
-void QueryRun(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, int lanes, const float* qc,
-              const float* doc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk, const float* tlse,
-              const float* tdelta, const RunScratch& rs) {
+void QueryRun(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, const LaneRun& run,
+              const float* qc, const float* doc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk,
+              const float* tlse, const float* tdelta, const RunScratch& rs) {
   const Extents& e = A.e;
   const DF d;
+  const int lanes = run.lanes;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
   const int nk = WindowOffsets(u, TileSide::queries, entry0, rs.off);
   for (int c0 = 0; c0 < nk; c0 += kVecKeys) {
     const int n = std::min(kVecKeys, nk - c0);
-    ColumnDotsAll(qc + entry0, ldq, kc, ldk, rs.off + c0, n, e.dim, rs.prob);
-    ColumnDotsAll(doc + entry0, ldq, vc, ldk, rs.off + c0, n, e.dim_v, rs.grad);
-    ColumnProbAndGrad(rs.prob, rs.grad, n, tlse + entry0, tdelta + entry0, 0, nullptr);
-    ColumnAccumulateAll(rs.grad, rs.off + c0, n, kc, ldk, e.dim, hn::Set(d, 1.0f), c0 == 0, rs.acc_a);
+    ColumnDotsAll(qc + entry0, ldq, kc, ldk, rs.off + c0, n, e.dim, pp, rs.prob);
+    ColumnDotsAll(doc + entry0, ldq, vc, ldk, rs.off + c0, n, e.dim_v, pp, rs.grad);
+    ColumnProbAndGrad(rs.prob, rs.grad, n, tlse + entry0, tdelta + entry0, nullptr, nullptr);
+    ColumnAccumulateAll(rs.grad, rs.off + c0, n, kc, ldk, e.dim, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_a);
   }
   HWY_ALIGN float scale[kLanes];
   hn::Store(hn::Set(d, e.scale), d, scale);
@@ -164,20 +177,23 @@ void QueryRun(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, i
 
 // dK and dV of one vector run of keys (lanes = consecutive innermost positions with shifted
 // inverse windows) for one query head, added into the tile's gradient rows.
-inline void KeyRun(const Extents& e, const UnitGeom& u, int entry0, int lanes, const float* kc, const float* vc,
-                   std::size_t ldt, const float* qc, const float* doc, std::size_t ldh, const float* lseh,
-                   const float* delh, const RunScratch& rs, float* dkbuf, std::size_t dp, float* dvbuf,
-                   std::size_t dvp) {
+inline void KeyRun(const Extents& e, const UnitGeom& u, int entry0, const LaneRun& run, const float* kc,
+                   const float* vc, std::size_t ldt, const float* qc, const float* doc, std::size_t ldh,
+                   const float* lseh, const float* delh, const RunScratch& rs, float* dkbuf, std::size_t dp,
+                   float* dvbuf, std::size_t dvp) {
   const DF d;
+  const int lanes = run.lanes;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
   const int nq = WindowOffsets(u, TileSide::keys, entry0, rs.off);
   if (nq == 0) return;
   for (int c0 = 0; c0 < nq; c0 += kVecKeys) {
     const int n = std::min(kVecKeys, nq - c0);
-    ColumnDotsAll(kc + entry0, ldt, qc, ldh, rs.off + c0, n, e.dim, rs.prob);
-    ColumnDotsAll(vc + entry0, ldt, doc, ldh, rs.off + c0, n, e.dim_v, rs.grad);
-    ColumnProbAndGrad(rs.prob, rs.grad, n, lseh, delh, 0, rs.off + c0);
-    ColumnAccumulateAll(rs.prob, rs.off + c0, n, doc, ldh, e.dim_v, hn::Set(d, 1.0f), c0 == 0, rs.acc_b);
-    ColumnAccumulateAll(rs.grad, rs.off + c0, n, qc, ldh, e.dim, hn::Set(d, 1.0f), c0 == 0, rs.acc_a);
+    ColumnDotsAll(kc + entry0, ldt, qc, ldh, rs.off + c0, n, e.dim, pp, rs.prob);
+    ColumnDotsAll(vc + entry0, ldt, doc, ldh, rs.off + c0, n, e.dim_v, pp, rs.grad);
+    ColumnProbAndGrad(rs.prob, rs.grad, n, lseh, delh, rs.off + c0, pp);
+    ColumnAccumulateAll(rs.prob, rs.off + c0, n, doc, ldh, e.dim_v, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_b);
+    ColumnAccumulateAll(rs.grad, rs.off + c0, n, qc, ldh, e.dim, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_a);
   }
   HWY_ALIGN float one[kLanes];
   hn::Store(hn::Set(d, 1.0f), d, one);
@@ -256,8 +272,8 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
         LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
         for (int r = 0; r < split.rows; ++r) {
           for (int i = 0; i < split.runs; ++i) {
-            QueryRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i].lanes, qc, doc, ldq, kc, vc,
-                        ldk, tlse, tlse + ldq, rs);
+            QueryRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i], qc, doc, ldq, kc, vc, ldk,
+                        tlse, tlse + ldq, rs);
           }
         }
       }
@@ -362,8 +378,8 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
         LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
         for (int r = 0; r < split.rows; ++r) {
           for (int i = 0; i < split.runs; ++i) {
-            KeyRun(e, u, r * split.row_length + split.run[i].begin, split.run[i].lanes, kc, vc, ldt, qc, doc, ldh,
-                   lseh, delh, rs, dkbuf, dp, dvbuf, dvp);
+            KeyRun(e, u, r * split.row_length + split.run[i].begin, split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
+                   delh, rs, dkbuf, dp, dvbuf, dvp);
           }
         }
       }

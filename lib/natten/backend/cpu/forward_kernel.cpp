@@ -43,17 +43,20 @@ constexpr int kVecKeys = 512;
 // whose windows are one box shifted by a position per lane. Online softmax per lane over chunks
 // of kVecKeys keys; writes output and lse of the run's lanes.
 template <typename T>
-void ForwardRun(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, int lanes,
+void ForwardRun(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, const LaneRun& run,
                 const float* qc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk, int* off,
                 float* sc, float* oc) {
   const Extents& e = A.e;
   const DF d;
+  const int lanes = run.lanes;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
   const int nk = WindowOffsets(u, TileSide::queries, entry0, off);
   VF m = hn::Set(d, -std::numeric_limits<float>::infinity());
   VF l = hn::Zero(d);
   for (int c0 = 0; c0 < nk; c0 += kVecKeys) {
     const int n = std::min(kVecKeys, nk - c0);
-    ColumnDotsAll(qc + entry0, ldq, kc, ldk, off + c0, n, e.dim, sc);
+    ColumnDotsAll(qc + entry0, ldq, kc, ldk, off + c0, n, e.dim, pp, sc);
     VF cm = hn::Load(d, sc);
     for (int i = 1; i < n; ++i) cm = hn::Max(cm, hn::Load(d, sc + static_cast<std::size_t>(i) * kLanes));
     const VF mn = hn::Max(m, cm);
@@ -66,7 +69,7 @@ void ForwardRun(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, 
       sum = hn::Add(sum, p);
     }
     l = hn::MulAdd(l, alpha, sum);
-    ColumnAccumulateAll(sc, off + c0, n, vc, ldk, e.dim_v, alpha, c0 == 0, oc);
+    ColumnAccumulateAll(sc, off + c0, n, vc, ldk, e.dim_v, alpha, c0 == 0, pp, oc);
     m = mn;
   }
   HWY_ALIGN float lse[kLanes];
@@ -95,7 +98,7 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   // which take the general path (borders, stride, additional KV: every query attends those).
   const TileSplit split =
       split_tile(u, TileSide::queries, extra == 0, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
-                 reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, 2 * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
+                 reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
                  ws.ints(kGeneral, static_cast<std::size_t>(tile)));
   const int general = split.general;
   const int nruns = split.runs;
@@ -180,8 +183,8 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
         LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
         for (int r = 0; r < split.rows; ++r) {
           for (int i = 0; i < nruns; ++i) {
-            ForwardRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i].lanes, qc, ldq, kc, vc,
-                          ldk, key_off, vec_scores, vec_out);
+            ForwardRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i], qc, ldq, kc, vc, ldk,
+                          key_off, vec_scores, vec_out);
           }
         }
       }

@@ -130,6 +130,8 @@ HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitG
   }
 }
 
+static_assert(kLanes <= static_cast<std::size_t>(kMaxRunLanes), "a run permutes at most kMaxRunLanes lanes");
+
 // Tokens between consecutive positions along the lane axis (windows.hpp, lane_axis): the axes past
 // it hold one position of the group, so the step is the dilation times their extents.
 inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {

@@ -113,11 +113,6 @@ inline void mark_rows(const int* other, int n, int halo_rows, int* needed) {
 // of up to `width` such positions can be computed as one SIMD vector per lane = position: the
 // keys of lane l are the keys of lane 0 shifted by l, so every score is a plain multiply-add with
 // a shifted load (no reductions, no pair lists). Axes 0 and 1 are shared by the whole run.
-struct LaneRun {
-  int begin;  // first tile-local position along the innermost axis
-  int lanes;  // positions in the run (1 <= lanes <= width)
-};
-
 // The axis the lanes of a vector run follow: the last one whose dilation group holds more than one
 // position (axes past a problem's rank, or of one position, have extent 1), so consecutive tile
 // entries and consecutive halo rows are consecutive positions along it.
@@ -128,6 +123,15 @@ inline int lane_axis(const UnitGeom& u) {
   return 0;
 }
 
+constexpr int kMaxRunLanes = 16;  // widest vector of any compiled target (AVX-512 floats)
+
+struct LaneRun {
+  int begin;  // first tile-local position along the lane axis
+  int lanes;  // positions in the run (1 <= lanes <= width)
+  bool shifted;                 // lane l's window is lane 0's shifted by l (no permutation)
+  int lane_of[kMaxRunLanes];    // else lane l reads lane lane_of[l] of the lane-0-shifted vector
+};
+
 // (Inverse) window along the lane axis of tile-local position i2.
 inline NattenRange innermost_window(const UnitGeom& u, TileSide side, int i2) {
   const AxisGeom& g = u.ax[lane_axis(u)];
@@ -135,24 +139,33 @@ inline NattenRange innermost_window(const UnitGeom& u, TileSide side, int i2) {
                                    : natten_inverse_window(g.axis, g.group_length, g.begin + i2);
 }
 
-// Splits the innermost tile positions into vector runs (at least `min_lanes` shifted windows) and
-// the positions left to the general path. Depends on the unit only (never on threads). Returns the
-// number of runs; `general` gets the other positions and *general_count their number.
+// Splits the lane-axis tile positions into vector runs and the positions left to the general path.
+// A run is up to `width` consecutive positions whose windows along the lane axis have one size and
+// starts within `width` of lane 0's: lane l's keys are then lane 0's keys shifted by
+// lane_of[l] = start(l) - start(0) <= l, one lane permutation of a shifted load (the identity in
+// the interior; at borders and with stride, several lanes share a window). Depends on the unit
+// only (never on threads). Returns the number of runs; `general` gets the other positions and
+// *general_count their number.
 inline int split_lane_runs(const UnitGeom& u, TileSide side, int width, int min_lanes, LaneRun* runs, int* general,
                            int* general_count) {
   const int t2 = u.tile_extent(lane_axis(u));
   int nr = 0, ng = 0;
   for (int j = 0; j < t2;) {
     const NattenRange w0 = innermost_window(u, side, j);
-    int n = 1;
-    while (n < width && j + n < t2) {
-      const NattenRange w = innermost_window(u, side, j + n);
-      if (w.start != w0.start + n || w.end != w0.end + n) break;
-      ++n;
+    LaneRun run{j, 1, true, {}};
+    run.lane_of[0] = 0;
+    while (run.lanes < width && j + run.lanes < t2) {
+      const NattenRange w = innermost_window(u, side, j + run.lanes);
+      const int shift = w.start - w0.start;
+      if (w.end - w.start != w0.end - w0.start || shift < 0 || shift >= width) break;
+      run.lane_of[run.lanes] = shift;
+      run.shifted = run.shifted && shift == run.lanes;
+      ++run.lanes;
     }
-    if (n >= min_lanes && w0.end > w0.start) {
-      runs[nr++] = {j, n};
-      j += n;
+    for (int l = run.lanes; l < kMaxRunLanes; ++l) run.lane_of[l] = l < width ? l : 0;
+    if (run.lanes >= min_lanes && w0.end > w0.start) {
+      runs[nr++] = run;
+      j += run.lanes;
     } else {
       general[ng++] = j++;
     }
