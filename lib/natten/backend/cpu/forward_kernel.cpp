@@ -1,13 +1,14 @@
 // Fused forward kernel: one tile of queries against its key/value halo, online softmax.
 //
-// Per unit (a spatial tile of one batch element, all heads): the tile's (query, key) pairs are
-// listed once; per kv head the halo's key and value rows (plus any additional KV rows) are
-// converted to float32 once, then reused by every query of the tile and every query head of the
-// kv group. Queries are processed in runs whose pairs fill at most kPairBudget scores: the pairs' dot
-// products are computed in full SIMD batches across query boundaries (simd-inl.h), then each
-// query folds its scores into a running max, sum and output (online softmax). A window larger
-// than the budget is split into several passes, so memory stays bounded by the tile and its halo,
-// never by the attention matrix.
+// Per unit (a spatial tile of one batch element, all heads), the tile's positions are split once
+// (windows.hpp) into vector runs and general queries. Vector runs (almost every query without
+// additional KV) vectorize ACROSS queries along the lane axis: dim-major copies of the tile's
+// queries (per head) and of the halo's keys and values (per kv head, shared by the GQA group),
+// scores as FMAs with shifted loads, softmax per lane, P.V as FMAs with shifted loads (ForwardRun).
+// General queries use pair lists along the head dim: the pairs' dot products are computed in full
+// SIMD batches across query boundaries (simd-inl.h), then each query folds its scores into a
+// running max, sum and output. Both bound memory by the tile and its halo (windows larger than a
+// chunk or pass are split, online softmax), never by the attention matrix.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "natten/backend/cpu/forward_kernel.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
