@@ -49,6 +49,13 @@ const EdgeCase kCases[] = {
     {"dim_33_dv_5", spec(1, {24, 1, 1}, axes({6, 1, 1}), 2, 1, 33, 5, 2)},
     {"tiny_dim_1", spec(2, {6, 7, 1}, axes({3, 4, 1}), 1, 1, 1)},
     {"dv_differs", spec(3, {4, 5, 6}, axes({3, 3, 3}), 2, 2, 8, 20, 3)},
+    // Long innermost rows: interior queries (and keys) run as SIMD vectors across positions,
+    // full and partial, next to border positions on the general path.
+    {"vector_runs_1d", spec(1, {100, 1, 1}, axes({9, 1, 1}), 2, 1, 20)},
+    {"vector_runs_causal_2d", spec(2, {6, 45, 1}, axes({3, 7, 1}, {1, 1, 1}, {1, 1, 1}, {true, true, false}))},
+    {"vector_runs_dilated_2d", spec(2, {5, 70, 1}, axes({3, 5, 1}, {1, 1, 1}, {1, 2, 1}), 2, 2, 17, 9)},
+    {"vector_runs_3d_gqa", spec(3, {3, 4, 24}, axes({3, 3, 5}), 4, 2, 8)},
+    {"vector_runs_window_above_chunk_1d", spec(1, {1100, 1, 1}, axes({551, 1, 1}), 1, 1, 2)},
 };
 
 class CpuEdgeCase : public ::testing::TestWithParam<std::tuple<int, DType>> {};

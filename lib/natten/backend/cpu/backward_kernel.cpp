@@ -24,8 +24,13 @@ enum Slot {
   kHaloA, kHaloB, kHaloLse, kHaloDelta,   // halo rows (K, V or scaled Q, dO) and per-row stats
   kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
   kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
-  kPairOther, kPairSlot, kSegments, kRuns, kZero
+  kPairOther, kPairSlot, kSegments, kRuns, kZero,
+  kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kOffsets, kVecProb, kVecGrad, kVecAccA, kVecAccB,
+  kTileStats, kNeeded
 };
+
+// Keys per chunk of a vector run (P and dS: this many vectors each).
+constexpr int kVecKeys = 256;
 
 inline std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
   const std::array<int, kMaxRank> pos = tile_position(u, index);
@@ -52,20 +57,70 @@ void DeltaRowsT(const BackwardArgs& A, std::int64_t b, std::int64_t first, std::
 // Pairs of a whole tile (query windows or key inverse windows), built once per unit and reused by
 // every head, with the runs of entries whose pairs fit the score budget.
 struct TilePairs {
-  int* other;  // halo row of each pair
+  int* needed;  // halo rows the pairs use (null: all), see mark_rows
+  int* other;   // halo row of each pair
   int* slot;   // tile entry of each pair
   int* seg;    // first pair of each entry, then the total
   int* run_first;
   int runs;
 };
-inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int halo, Workspace& ws) {
-  const int tile = static_cast<int>(u.tile_size());
-  const std::size_t cap = static_cast<std::size_t>(tile) * static_cast<std::size_t>(max_window_size(u, side) + extra);
-  TilePairs t{ws.ints(kPairOther, cap), ws.ints(kPairSlot, cap), ws.ints(kSegments, static_cast<std::size_t>(tile) + 1),
-              ws.ints(kRuns, static_cast<std::size_t>(tile) + 1), 0};
-  build_pairs(u, side, 0, tile, extra, halo, t.other, t.slot, t.seg);
-  t.runs = split_runs(t.seg, tile, kPairBudget, t.run_first);
+inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int halo, const TileSplit& split,
+                                Workspace& ws) {
+  const int n = split.general;
+  const std::size_t cap = static_cast<std::size_t>(n) * static_cast<std::size_t>(max_window_size(u, side) + extra);
+  TilePairs t{nullptr, ws.ints(kPairOther, cap), ws.ints(kPairSlot, cap),
+              ws.ints(kSegments, static_cast<std::size_t>(n) + 1), ws.ints(kRuns, static_cast<std::size_t>(n) + 1), 0};
+  const int np = build_pairs(u, side, 0, n, extra, halo, t.other, t.slot, t.seg, split.entries);
+  t.runs = n > 0 ? split_runs(t.seg, n, kPairBudget, t.run_first) : 0;
+  if (split.runs > 0 && n > 0) {  // general entries are the few at the borders: load only their rows
+    t.needed = ws.ints(kNeeded, static_cast<std::size_t>(halo));
+    mark_rows(t.other, np, halo, t.needed);
+  }
   return t;
+}
+
+// Windows below this many keys (1D with small K) keep the pair-list path in the backward: there
+// the dim-major copies of four tensors per pass cost more than the FMAs they feed (measured: 1D
+// L=256 K=7 backward 243 us with vector runs, 192 us without).
+constexpr int kMinVectorWindow = 16;
+
+inline TileSplit SplitTile(const UnitGeom& u, TileSide side, bool vectors, Workspace& ws) {
+  vectors = vectors && max_window_size(u, side) >= kMinVectorWindow;
+  return split_tile(u, side, vectors, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
+                    reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
+                    ws.ints(kGeneral, static_cast<std::size_t>(u.tile_size())));
+}
+
+// Halo indices of the lane-0 (inverse) window of tile entry `entry`, one per key (or query).
+inline int WindowOffsets(const UnitGeom& u, TileSide side, int entry, int* off) {
+  const std::array<int, kMaxRank> pos = tile_position(u, entry);
+  return halo_indices(u, tile_windows(u, side, pos[0], pos[1], pos[2]), off);
+}
+
+// One chunk of a vector run's backward softmax: from scores s and dP (n vectors each), with the
+// per-lane lse and delta of each pair (vectors at lse + i * lse_step, or shared), P replaces s and
+// dS = P * (dP - delta) replaces dp.
+template <bool kPerm>
+HWY_INLINE void ColumnProbAndGradT(float* s, float* dp, int n, const float* lse, const float* delta, const int* off,
+                                   const LaneIndices& perm) {
+  const DF d;
+  for (int i = 0; i < n; ++i) {
+    const std::size_t at = off != nullptr ? static_cast<std::size_t>(off[i]) : 0;
+    float* si = s + static_cast<std::size_t>(i) * kLanes;
+    float* gi = dp + static_cast<std::size_t>(i) * kLanes;
+    const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), ShiftedLoad<kPerm>(lse + at, perm)));
+    hn::Store(p, d, si);
+    hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), ShiftedLoad<kPerm>(delta + at, perm))), d, gi);
+  }
+}
+// lse and delta per pair: the run's own (off null) or the halo's at shifted offsets (permuted).
+HWY_INLINE void ColumnProbAndGrad(float* s, float* dp, int n, const float* lse, const float* delta, const int* off,
+                                  const LaneIndices* perm) {
+  if (perm != nullptr) {
+    ColumnProbAndGradT<true>(s, dp, n, lse, delta, off, *perm);
+  } else {
+    ColumnProbAndGradT<false>(s, dp, n, lse, delta, off, LaneIndices());
+  }
 }
 
 // Calls f(p0, p1) for consecutive passes of at most kPairBudget pairs that never split an entry
@@ -78,6 +133,82 @@ HWY_INLINE void ForEachPass(const TilePairs& t, F&& f) {
   }
 }
 
+// Scratch of the vector runs (dim-major copies, see simd-inl.h "columns").
+struct RunScratch {
+  int* off;     // halo offsets of the run's lane-0 window
+  float* prob;  // kVecKeys vectors: scores, then P
+  float* grad;  // kVecKeys vectors: dP, then dS
+  float* acc_a; // dim vectors: dQ or dK of the run's lanes
+  float* acc_b; // dim_v vectors: dV of the run's lanes
+};
+inline RunScratch MakeRunScratch(const Extents& e, int max_window, Workspace& ws) {
+  return {ws.ints(kOffsets, static_cast<std::size_t>(max_window)),
+          ws.floats(kVecProb, static_cast<std::size_t>(kVecKeys) * kLanes),
+          ws.floats(kVecGrad, static_cast<std::size_t>(kVecKeys) * kLanes),
+          ws.floats(kVecAccA, static_cast<std::size_t>(e.dim) * kLanes),
+          ws.floats(kVecAccB, static_cast<std::size_t>(e.dim_v) * kLanes)};
+}
+
+// Per (token, head) floats of the box's positions, then zeros up to `count` (lanes past a run).
+inline void LoadScalarsPadded(const float* src, const Extents& e, const UnitGeom& u, const Box& box, std::int64_t b,
+                              int h, std::size_t rows, std::size_t count, float* dst) {
+  LoadBoxScalars(src, e, u, box, b, h, dst);
+  for (std::size_t i = rows; i < count; ++i) dst[i] = 0.0f;
+}
+
+// dQ of one vector run of queries (lanes = consecutive innermost positions with shifted windows).
+template <typename T>
+void QueryRun(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, const LaneRun& run,
+              const float* qc, const float* doc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk,
+              const float* tlse, const float* tdelta, const RunScratch& rs) {
+  const Extents& e = A.e;
+  const DF d;
+  const int lanes = run.lanes;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
+  const int nk = WindowOffsets(u, TileSide::queries, entry0, rs.off);
+  for (int c0 = 0; c0 < nk; c0 += kVecKeys) {
+    const int n = std::min(kVecKeys, nk - c0);
+    ColumnDotsAll(qc + entry0, ldq, kc, ldk, rs.off + c0, n, e.dim, pp, rs.prob);
+    ColumnDotsAll(doc + entry0, ldq, vc, ldk, rs.off + c0, n, e.dim_v, pp, rs.grad);
+    ColumnProbAndGrad(rs.prob, rs.grad, n, tlse + entry0, tdelta + entry0, nullptr, nullptr);
+    ColumnAccumulateAll(rs.grad, rs.off + c0, n, kc, ldk, e.dim, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_a);
+  }
+  HWY_ALIGN float scale[kLanes];
+  hn::Store(hn::Set(d, e.scale), d, scale);
+  const std::int64_t row_step = lane_token_step(e, u) * e.heads_q * e.dim;
+  ColumnsToRows<false>(rs.acc_a, e.dim, scale, lanes,
+                       static_cast<T*>(A.d_query) + TileRow(e, u, b, entry0, h, e.heads_q) * e.dim, row_step);
+}
+
+// dK and dV of one vector run of keys (lanes = consecutive innermost positions with shifted
+// inverse windows) for one query head, added into the tile's gradient rows.
+inline void KeyRun(const Extents& e, const UnitGeom& u, int entry0, const LaneRun& run, const float* kc,
+                   const float* vc, std::size_t ldt, const float* qc, const float* doc, std::size_t ldh,
+                   const float* lseh, const float* delh, const RunScratch& rs, float* dkbuf, std::size_t dp,
+                   float* dvbuf, std::size_t dvp) {
+  const DF d;
+  const int lanes = run.lanes;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
+  const int nq = WindowOffsets(u, TileSide::keys, entry0, rs.off);
+  if (nq == 0) return;
+  for (int c0 = 0; c0 < nq; c0 += kVecKeys) {
+    const int n = std::min(kVecKeys, nq - c0);
+    ColumnDotsAll(kc + entry0, ldt, qc, ldh, rs.off + c0, n, e.dim, pp, rs.prob);
+    ColumnDotsAll(vc + entry0, ldt, doc, ldh, rs.off + c0, n, e.dim_v, pp, rs.grad);
+    ColumnProbAndGrad(rs.prob, rs.grad, n, lseh, delh, rs.off + c0, pp);
+    ColumnAccumulateAll(rs.prob, rs.off + c0, n, doc, ldh, e.dim_v, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_b);
+    ColumnAccumulateAll(rs.grad, rs.off + c0, n, qc, ldh, e.dim, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_a);
+  }
+  HWY_ALIGN float one[kLanes];
+  hn::Store(hn::Set(d, 1.0f), d, one);
+  ColumnsToRows<true>(rs.acc_a, e.dim, one, lanes, dkbuf + static_cast<std::size_t>(entry0) * dp,
+                      static_cast<std::int64_t>(dp));
+  ColumnsToRows<true>(rs.acc_b, e.dim_v, one, lanes, dvbuf + static_cast<std::size_t>(entry0) * dvp,
+                      static_cast<std::int64_t>(dvp));
+}
+
 template <typename T>
 void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
   const Extents& e = A.e;
@@ -86,14 +217,18 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   const int extra = static_cast<int>(e.extra_kv);
   const std::size_t rows = static_cast<std::size_t>(halo + extra);
   const int tile = static_cast<int>(u.tile_size());
-  const TilePairs tp = BuildTilePairs(u, TileSide::queries, extra, halo, ws);
+  // Interior queries run as vectors across positions; the others (borders, stride, additional KV)
+  // take the general path over pair lists.
+  const TileSplit split = SplitTile(u, TileSide::queries, extra == 0, ws);
+  const int general = split.general;
+  const TilePairs tp = BuildTilePairs(u, TileSide::queries, extra, halo, split, ws);
 
   float* kh = ws.floats(kHaloA, rows * dp);
   float* vh = ws.floats(kHaloB, rows * dvp);
-  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(tile) * dp);
-  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(tile) * dvp);
-  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);
-  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(tile));  // lse, delta per query
+  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
+  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
+  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(general) * dp);
+  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(general));  // lse, delta per query
   float* prob = ws.floats(kProb, kPairBudget);
   float* grad = ws.floats(kGrad, kPairBudget);
   float* pair_lse = ws.floats(kPairLse, kPairBudget);
@@ -101,26 +236,62 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   float* zero = ws.floats(kZero, std::max(dp, dvp));
   ZeroRows(zero, std::max(dp, dvp));
 
+  const std::size_t ldk = column_stride(static_cast<std::size_t>(halo));
+  const std::size_t ldq = column_stride(static_cast<std::size_t>(tile));
+  float* kc = nullptr;
+  float* vc = nullptr;
+  float* qc = nullptr;
+  float* doc = nullptr;
+  float* tlse = nullptr;
+  RunScratch rs{};
+  if (split.runs > 0) {
+    kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
+    vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
+    qc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldq);
+    doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
+    tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
+    rs = MakeRunScratch(e, max_window_size(u, TileSide::queries), ws);
+  }
+
   const auto* query = static_cast<const T*>(A.query);
   const auto* d_out = static_cast<const T*>(A.d_output);
   auto* d_query = static_cast<T*>(A.d_query);
   for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
-    LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh);
-    LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh);
-    if (extra > 0) {
-      LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
-      LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+    if (general > 0) {
+      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, tp.needed);
+      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, tp.needed);
+      if (extra > 0) {
+        LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
+        LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+      }
+    }
+    if (split.runs > 0) {
+      LoadBoxColumns<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldk);
+      LoadBoxColumns<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldk);
     }
     for (int gh = 0; gh < e.group(); ++gh) {
       const int h = kvh * e.group() + gh;
-      for (int s = 0; s < tile; ++s) {
-        const std::int64_t row = TileRow(e, u, b, s, h, e.heads_q);
+      if (split.runs > 0) {
+        LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
+        LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
+        LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
+        LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
+        for (int r = 0; r < split.rows; ++r) {
+          for (int i = 0; i < split.runs; ++i) {
+            QueryRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i], qc, doc, ldq, kc, vc, ldk,
+                        tlse, tlse + ldq, rs);
+          }
+        }
+      }
+      if (general == 0) continue;
+      for (int s = 0; s < general; ++s) {
+        const std::int64_t row = TileRow(e, u, b, split.entries[s], h, e.heads_q);
         LoadRow(query + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
         LoadRow(d_out + row * e.dim_v, e.dim_v, 1.0f, dobuf + static_cast<std::size_t>(s) * dvp);
         qstats[2 * s] = A.lse[row];
         qstats[2 * s + 1] = A.delta[row];
       }
-      ZeroRows(dqbuf, static_cast<std::size_t>(tile) * dp);
+      ZeroRows(dqbuf, static_cast<std::size_t>(general) * dp);
 
       ForEachPass(tp, [&](int p0, int p1) {
         DotPairs(qbuf, tp.slot, kh, tp.other, dp, p0, p1, zero, prob);
@@ -137,8 +308,8 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
                          static_cast<std::size_t>(hi - lo), kh, dp, dp);
         }
       });
-      for (int s = 0; s < tile; ++s) {
-        const std::int64_t row = TileRow(e, u, b, s, h, e.heads_q);
+      for (int s = 0; s < general; ++s) {
+        const std::int64_t row = TileRow(e, u, b, split.entries[s], h, e.heads_q);
         StoreRow(dqbuf + static_cast<std::size_t>(s) * dp, e.dim, e.scale, d_query + row * e.dim);
       }
     }
@@ -152,16 +323,22 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   const int halo = static_cast<int>(u.halo_size());
   const std::size_t hrows = static_cast<std::size_t>(halo);
   const int tile = static_cast<int>(u.tile_size());
-  const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, ws);
+  // Interior keys run as vectors across positions (their inverse windows are shifted copies); the
+  // others take the general path over pair lists.
+  const TileSplit split = SplitTile(u, TileSide::keys, true, ws);
+  const int general = split.general;
+  const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, split, ws);
 
   // The queries attending this tile's keys (one query head at a time), and the tile's keys.
+  const std::size_t ldh = column_stride(hrows);
+  const std::size_t ldt = column_stride(static_cast<std::size_t>(tile));
   float* qh = ws.floats(kHaloA, hrows * dp);
   float* doh = ws.floats(kHaloB, hrows * dvp);
-  float* lseh = ws.floats(kHaloLse, hrows);
-  float* delh = ws.floats(kHaloDelta, hrows);
-  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(tile) * dp);
-  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(tile) * dvp);
-  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);
+  float* lseh = ws.floats(kHaloLse, ldh);
+  float* delh = ws.floats(kHaloDelta, ldh);
+  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
+  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
+  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);  // every tile entry
   float* dvbuf = ws.floats(kGradB, static_cast<std::size_t>(tile) * dvp);
   float* prob = ws.floats(kProb, kPairBudget);
   float* grad = ws.floats(kGrad, kPairBudget);
@@ -170,23 +347,51 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   float* zero = ws.floats(kZero, std::max(dp, dvp));
   ZeroRows(zero, std::max(dp, dvp));
 
+  float* kc = nullptr;
+  float* vc = nullptr;
+  float* qc = nullptr;
+  float* doc = nullptr;
+  RunScratch rs{};
+  if (split.runs > 0) {
+    kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
+    vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
+    qc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldh);
+    doc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldh);
+    rs = MakeRunScratch(e, max_window_size(u, TileSide::keys), ws);
+  }
+
   const auto* key = static_cast<const T*>(A.key);
   const auto* value = static_cast<const T*>(A.value);
   for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
-    for (int s = 0; s < tile; ++s) {
-      const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
+    for (int s = 0; s < general; ++s) {
+      const std::int64_t row = TileRow(e, u, b, split.entries[s], kvh, e.heads_kv);
       LoadRow(key + row * e.dim, e.dim, 1.0f, kbuf + static_cast<std::size_t>(s) * dp);
       LoadRow(value + row * e.dim_v, e.dim_v, 1.0f, vbuf + static_cast<std::size_t>(s) * dvp);
+    }
+    if (split.runs > 0) {
+      LoadBoxColumns<T>(A.key, e, u, tile_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldt);
+      LoadBoxColumns<T>(A.value, e, u, tile_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldt);
     }
     ZeroRows(dkbuf, static_cast<std::size_t>(tile) * dp);
     ZeroRows(dvbuf, static_cast<std::size_t>(tile) * dvp);
 
     for (int gh = 0; gh < e.group(); ++gh) {
       const int h = kvh * e.group() + gh;
-      LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh);
-      LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh);
-      LoadBoxScalars(A.lse, e, u, halo_box(u), b, h, lseh);
-      LoadBoxScalars(A.delta, e, u, halo_box(u), b, h, delh);
+      LoadScalarsPadded(A.lse, e, u, halo_box(u), b, h, hrows, ldh, lseh);
+      LoadScalarsPadded(A.delta, e, u, halo_box(u), b, h, hrows, ldh, delh);
+      if (split.runs > 0) {
+        LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
+        LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
+        for (int r = 0; r < split.rows; ++r) {
+          for (int i = 0; i < split.runs; ++i) {
+            KeyRun(e, u, r * split.row_length + split.run[i].begin, split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
+                   delh, rs, dkbuf, dp, dvbuf, dvp);
+          }
+        }
+      }
+      if (general == 0) continue;
+      LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh, tp.needed);
+      LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh, tp.needed);
       ForEachPass(tp, [&](int p0, int p1) {
         DotPairs(kbuf, tp.slot, qh, tp.other, dp, p0, p1, zero, prob);
         DotPairs(vbuf, tp.slot, doh, tp.other, dvp, p0, p1, zero, grad);
@@ -199,8 +404,9 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
           const int lo = std::max(tp.seg[s], p0);
           const int hi = std::min(tp.seg[s + 1], p1);
           const std::size_t n = static_cast<std::size_t>(hi - lo);
-          AccumulateRows(dvbuf + static_cast<std::size_t>(s) * dvp, prob + (lo - p0), tp.other + lo, n, doh, dvp, dvp);
-          AccumulateRows(dkbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo, n, qh, dp, dp);
+          const std::size_t entry = static_cast<std::size_t>(split.entries[s]);
+          AccumulateRows(dvbuf + entry * dvp, prob + (lo - p0), tp.other + lo, n, doh, dvp, dvp);
+          AccumulateRows(dkbuf + entry * dp, grad + (lo - p0), tp.other + lo, n, qh, dp, dp);
         }
       });
     }

@@ -1,13 +1,14 @@
 // Fused forward kernel: one tile of queries against its key/value halo, online softmax.
 //
-// Per unit (a spatial tile of one batch element, all heads): the tile's (query, key) pairs are
-// listed once; per kv head the halo's key and value rows (plus any additional KV rows) are
-// converted to float32 once, then reused by every query of the tile and every query head of the
-// kv group. Queries are processed in runs whose pairs fill at most kPairBudget scores: the pairs' dot
-// products are computed in full SIMD batches across query boundaries (simd-inl.h), then each
-// query folds its scores into a running max, sum and output (online softmax). A window larger
-// than the budget is split into several passes, so memory stays bounded by the tile and its halo,
-// never by the attention matrix.
+// Per unit (a spatial tile of one batch element, all heads), the tile's positions are split once
+// (windows.hpp) into vector runs and general queries. Vector runs (almost every query without
+// additional KV) vectorize ACROSS queries along the lane axis: dim-major copies of the tile's
+// queries (per head) and of the halo's keys and values (per kv head, shared by the GQA group),
+// scores as FMAs with shifted loads, softmax per lane, P.V as FMAs with shifted loads (ForwardRun).
+// General queries use pair lists along the head dim: the pairs' dot products are computed in full
+// SIMD batches across query boundaries (simd-inl.h), then each query folds its scores into a
+// running max, sum and output. Both bound memory by the tile and its halo (windows larger than a
+// chunk or pass are split, online softmax), never by the attention matrix.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "natten/backend/cpu/forward_kernel.cpp"
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
@@ -24,7 +25,66 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
-enum Slot { kKeys, kValues, kQueries, kOutputs, kStats, kScores, kPairKey, kPairQuery, kZero, kSegments, kRuns };
+enum Slot {
+  kKeys, kValues, kQueries, kOutputs, kStats, kScores, kPairKey, kPairQuery, kZero, kSegments, kRuns,
+  kKeyCols, kValueCols, kQueryCols, kLaneRuns, kGeneral, kKeyOffsets, kVecScores, kVecOut, kNeeded
+};
+
+// Keys of the window of tile entry `entry` as halo indices of its lane-0 key row starts: one
+// offset per key (lane l of a vector run reads offset + l). Returns the number of keys.
+inline int WindowOffsets(const UnitGeom& u, TileSide side, int entry, int* off) {
+  const std::array<int, kMaxRank> pos = tile_position(u, entry);
+  return halo_indices(u, tile_windows(u, side, pos[0], pos[1], pos[2]), off);
+}
+
+// Keys per softmax update of a vector run (scores: this many vectors).
+constexpr int kVecKeys = 512;
+
+// One vector run: lanes = queries entry0 .. entry0 + lanes - 1 (one row of the innermost axis),
+// whose windows are one box shifted by a position per lane. Online softmax per lane over chunks
+// of kVecKeys keys; writes output and lse of the run's lanes.
+template <typename T>
+void ForwardRun(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, const LaneRun& run,
+                const float* qc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk, int* off,
+                float* sc, float* oc) {
+  const Extents& e = A.e;
+  const DF d;
+  const int lanes = run.lanes;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
+  const int nk = WindowOffsets(u, TileSide::queries, entry0, off);
+  VF m = hn::Set(d, -std::numeric_limits<float>::infinity());
+  VF l = hn::Zero(d);
+  for (int c0 = 0; c0 < nk; c0 += kVecKeys) {
+    const int n = std::min(kVecKeys, nk - c0);
+    ColumnDotsAll(qc + entry0, ldq, kc, ldk, off + c0, n, e.dim, pp, sc);
+    VF cm = hn::Load(d, sc);
+    for (int i = 1; i < n; ++i) cm = hn::Max(cm, hn::Load(d, sc + static_cast<std::size_t>(i) * kLanes));
+    const VF mn = hn::Max(m, cm);
+    const VF alpha = c0 == 0 ? hn::Zero(d) : hn::Exp(d, hn::Sub(m, mn));
+    VF sum = hn::Zero(d);
+    for (int i = 0; i < n; ++i) {
+      float* si = sc + static_cast<std::size_t>(i) * kLanes;
+      const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), mn));
+      hn::Store(p, d, si);
+      sum = hn::Add(sum, p);
+    }
+    l = hn::MulAdd(l, alpha, sum);
+    ColumnAccumulateAll(sc, off + c0, n, vc, ldk, e.dim_v, alpha, c0 == 0, pp, oc);
+    m = mn;
+  }
+  HWY_ALIGN float lse[kLanes];
+  HWY_ALIGN float inv[kLanes];
+  hn::Store(hn::Add(m, hn::Log(d, l)), d, lse);
+  hn::Store(hn::Div(hn::Set(d, 1.0f), l), d, inv);
+  // Lane i's row is lane 0's plus i lane steps (consecutive positions along the lane axis).
+  const std::array<int, kMaxRank> pos = tile_position(u, entry0);
+  const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
+  const std::int64_t row0 = (b * e.tokens + token) * e.heads_q + h;
+  const std::int64_t row_step = lane_token_step(e, u) * e.heads_q;
+  ColumnsToRows<false>(oc, e.dim_v, inv, lanes, static_cast<T*>(A.output) + row0 * e.dim_v, row_step * e.dim_v);
+  for (int i = 0; i < lanes; ++i) A.lse[row0 + i * row_step] = lse[i];
+}
 
 template <typename T>
 void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
@@ -35,27 +95,64 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   const std::size_t rows = static_cast<std::size_t>(halo + extra);
   const int tile = static_cast<int>(u.tile_size());
 
-  // The tile's (query, key) pairs, built once and reused by every head; then runs of queries
-  // whose pairs fit the score budget.
-  const std::size_t pair_cap = static_cast<std::size_t>(tile) *
-                               static_cast<std::size_t>(max_window_size(u, TileSide::queries) + extra);
-  int* pair_key = ws.ints(kPairKey, pair_cap);
-  int* pair_query = ws.ints(kPairQuery, pair_cap);
-  int* seg = ws.ints(kSegments, static_cast<std::size_t>(tile) + 1);
-  const int np = build_pairs(u, TileSide::queries, 0, tile, extra, halo, pair_key, pair_query, seg);
-  (void)np;
-  int* run_first = ws.ints(kRuns, static_cast<std::size_t>(tile) + 1);
-  const int runs = split_runs(seg, tile, kPairBudget, run_first);
+  // Which queries run as vectors across positions (shifted windows along the innermost axis) and
+  // which take the general path (borders, stride, additional KV: every query attends those).
+  const TileSplit split =
+      split_tile(u, TileSide::queries, extra == 0, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
+                 reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
+                 ws.ints(kGeneral, static_cast<std::size_t>(tile)));
+  const int general = split.general;
+  const int nruns = split.runs;
+  const int* general_entries = split.entries;
+
+  // The general queries' (query, key) pairs, built once and reused by every head; then runs of
+  // queries whose pairs fit the score budget.
+  int* pair_key = nullptr;
+  int* pair_query = nullptr;
+  int* seg = ws.ints(kSegments, static_cast<std::size_t>(general) + 1);
+  int* run_first = ws.ints(kRuns, static_cast<std::size_t>(general) + 1);
+  int runs = 0;
+  int* needed = nullptr;
+  if (general > 0) {
+    const std::size_t pair_cap = static_cast<std::size_t>(general) *
+                                 static_cast<std::size_t>(max_window_size(u, TileSide::queries) + extra);
+    pair_key = ws.ints(kPairKey, pair_cap);
+    pair_query = ws.ints(kPairQuery, pair_cap);
+    const int np = build_pairs(u, TileSide::queries, 0, general, extra, halo, pair_key, pair_query, seg, general_entries);
+    runs = split_runs(seg, general, kPairBudget, run_first);
+    if (nruns > 0) {  // the general queries are the few at the borders: load only their keys
+      needed = ws.ints(kNeeded, static_cast<std::size_t>(halo));
+      mark_rows(pair_key, np, halo, needed);
+    }
+  }
 
   float* kh = ws.floats(kKeys, rows * dp);
   float* vh = ws.floats(kValues, rows * dvp);
-  float* qbuf = ws.floats(kQueries, static_cast<std::size_t>(tile) * dp);
-  float* obuf = ws.floats(kOutputs, static_cast<std::size_t>(tile) * dvp);
-  float* run_max = ws.floats(kStats, 2 * static_cast<std::size_t>(tile));
-  float* run_sum = run_max + tile;
+  float* qbuf = ws.floats(kQueries, static_cast<std::size_t>(general) * dp);
+  float* obuf = ws.floats(kOutputs, static_cast<std::size_t>(general) * dvp);
+  float* run_max = ws.floats(kStats, 2 * static_cast<std::size_t>(general));
+  float* run_sum = run_max + general;
   float* scores = ws.floats(kScores, kPairBudget);
   float* zero = ws.floats(kZero, dp);
   ZeroRows(zero, dp);
+
+  // Column (dim-major) copies for the vector runs.
+  const std::size_t ldk = column_stride(static_cast<std::size_t>(halo));
+  const std::size_t ldq = column_stride(static_cast<std::size_t>(tile));
+  float* kc = nullptr;
+  float* vc = nullptr;
+  float* qc = nullptr;
+  int* key_off = nullptr;
+  float* vec_scores = nullptr;
+  float* vec_out = nullptr;
+  if (nruns > 0) {
+    kc = ws.floats(kKeyCols, static_cast<std::size_t>(e.dim) * ldk);
+    vc = ws.floats(kValueCols, static_cast<std::size_t>(e.dim_v) * ldk);
+    qc = ws.floats(kQueryCols, static_cast<std::size_t>(e.dim) * ldq);
+    key_off = ws.ints(kKeyOffsets, static_cast<std::size_t>(max_window_size(u, TileSide::queries)));
+    vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kVecKeys) * kLanes);
+    vec_out = ws.floats(kVecOut, static_cast<std::size_t>(e.dim_v) * kLanes);
+  }
 
   const float ninf = -std::numeric_limits<float>::infinity();
   const auto* query = static_cast<const T*>(A.query);
@@ -69,20 +166,36 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
     // Halo rows in float32, row-major over the halo box, then the additional KV rows: loaded once
     // for every query of the tile and every query head of the kv group.
-    LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh);
-    LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh);
-    if (extra > 0) {
-      LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
-      LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+    if (general > 0) {
+      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, needed);
+      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, needed);
+      if (extra > 0) {
+        LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
+        LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+      }
+    }
+    if (nruns > 0) {
+      LoadBoxColumns<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldk);
+      LoadBoxColumns<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldk);
     }
     for (int gh = 0; gh < e.group(); ++gh) {
       const int h = kvh * e.group() + gh;
-      for (int s = 0; s < tile; ++s) {
-        LoadRow(query + row_of(s, h) * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
+      if (nruns > 0) {
+        LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
+        for (int r = 0; r < split.rows; ++r) {
+          for (int i = 0; i < nruns; ++i) {
+            ForwardRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i], qc, ldq, kc, vc, ldk,
+                          key_off, vec_scores, vec_out);
+          }
+        }
+      }
+      if (general == 0) continue;
+      for (int s = 0; s < general; ++s) {
+        LoadRow(query + row_of(general_entries[s], h) * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
         run_max[s] = ninf;
         run_sum[s] = 0.0f;
       }
-      ZeroRows(obuf, static_cast<std::size_t>(tile) * dvp);
+      ZeroRows(obuf, static_cast<std::size_t>(general) * dvp);
 
       for (int r = 0; r < runs; ++r) {
         const int end = seg[run_first[r + 1]];
@@ -109,8 +222,8 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
         }
       }
 
-      for (int s = 0; s < tile; ++s) {
-        const std::int64_t row = row_of(s, h);
+      for (int s = 0; s < general; ++s) {
+        const std::int64_t row = row_of(general_entries[s], h);
         StoreRow(obuf + static_cast<std::size_t>(s) * dvp, e.dim_v, 1.0f / run_sum[s], output + row * e.dim_v);
         A.lse[row] = run_max[s] + std::log(run_sum[s]);
       }

@@ -261,6 +261,127 @@ HWY_INLINE void ProbAndGrad(float* s, float* dp, const float* lse, const float* 
   }
 }
 
+// ---------------------------------------------------------------- columns: vectors across positions
+// Dim-major ("column") scratch holds element (c, r) of a set of rows at c * ld + r: one SIMD vector
+// then spans consecutive positions, and the kernels vectorize across queries (or keys) whose
+// windows are shifted copies of each other (windows.hpp, LaneRun). ld is padded by a vector so
+// lanes past a run's end may read (never use) a full vector.
+inline std::size_t column_stride(std::size_t rows) { return (rows + 2 * kLanes - 1) / kLanes * kLanes; }
+
+// A run's lane permutation (windows.hpp, LaneRun::lane_of): lane l of a shifted load is replaced
+// by lane lane_of[l]. Runs in the interior are pure shifts and skip it (kPerm = false).
+using LaneIndices = decltype(hn::SetTableIndices(DF(), static_cast<const std::int32_t*>(nullptr)));
+inline LaneIndices lane_indices(const int* lane_of) {
+  HWY_ALIGN std::int32_t idx[kLanes];
+  for (std::size_t l = 0; l < kLanes; ++l) idx[l] = static_cast<std::int32_t>(lane_of[l]);
+  return hn::SetTableIndices(DF(), idx);
+}
+template <bool kPerm>
+HWY_INLINE VF ShiftedLoad(const float* p, const LaneIndices& perm) {
+  const VF v = hn::LoadU(DF(), p);
+  if constexpr (kPerm) {
+    return hn::TableLookupLanes(v, perm);
+  } else {
+    (void)perm;
+    return v;
+  }
+}
+
+// out[j] (a vector) = sum_c a[c * lda + 0..kLanes) * b[c * ldb + off[j] + 0..kLanes) (permuted),
+// j < kB: kB independent multiply-add chains, one shared load of `a` per column.
+template <bool kPerm>
+struct ColumnDots {
+  template <int kB>
+  struct Block {
+    static HWY_INLINE void run(int first, const float* HWY_RESTRICT a, std::size_t lda, const float* HWY_RESTRICT b,
+                               std::size_t ldb, const int* HWY_RESTRICT off, int dim, const LaneIndices& perm,
+                               float* HWY_RESTRICT out) {
+      const DF d;
+      VF acc[kB];
+      const float* bp[kB];
+      for (int j = 0; j < kB; ++j) {
+        acc[j] = hn::Zero(d);
+        bp[j] = b + off[first + j];
+      }
+      for (int c = 0; c < dim; ++c) {
+        const VF av = hn::LoadU(d, a + static_cast<std::size_t>(c) * lda);
+        const std::size_t cb = static_cast<std::size_t>(c) * ldb;
+        for (int j = 0; j < kB; ++j) acc[j] = hn::MulAdd(av, ShiftedLoad<kPerm>(bp[j] + cb, perm), acc[j]);
+      }
+      for (int j = 0; j < kB; ++j) hn::Store(acc[j], d, out + static_cast<std::size_t>(first + j) * kLanes);
+    }
+  };
+};
+
+// Calls Block<kB>::run(first, args...) over [0, n) in balanced blocks of at most 8 (a remainder
+// of one would be a single latency-bound chain).
+template <template <int> class Block, class... Args>
+HWY_INLINE void ForBalancedBlocks(int n, Args&&... args) {
+  if (n <= 0) return;
+  const int blocks = (n + 7) / 8, base = n / blocks, extra = n % blocks;
+  for (int i = 0, first = 0; i < blocks; ++i) {
+    const int size = base + (i < extra ? 1 : 0);
+    switch (size) {
+      case 8: Block<8>::run(first, args...); break;
+      case 7: Block<7>::run(first, args...); break;
+      case 6: Block<6>::run(first, args...); break;
+      case 5: Block<5>::run(first, args...); break;
+      case 4: Block<4>::run(first, args...); break;
+      case 3: Block<3>::run(first, args...); break;
+      case 2: Block<2>::run(first, args...); break;
+      default: Block<1>::run(first, args...); break;
+    }
+    first += size;
+  }
+}
+
+// out[w] = per-lane dot products of column vector a with b shifted by off[w] (and permuted by
+// perm unless null), for w < n (out: n vectors).
+HWY_INLINE void ColumnDotsAll(const float* a, std::size_t lda, const float* b, std::size_t ldb, const int* off, int n,
+                              int dim, const LaneIndices* perm, float* out) {
+  if (perm != nullptr) {
+    ForBalancedBlocks<ColumnDots<true>::template Block>(n, a, lda, b, ldb, off, dim, *perm, out);
+  } else {
+    ForBalancedBlocks<ColumnDots<false>::template Block>(n, a, lda, b, ldb, off, dim, LaneIndices(), out);
+  }
+}
+
+// acc columns [c0, c0 + kB) (acc + c * kLanes): acc = acc * alpha (or 0 when `fresh`) +
+// sum_w w[w] * rows[c * ld + off[w] + lanes] (permuted).
+template <bool kPerm>
+struct ColumnAccumulate {
+  template <int kB>
+  struct Block {
+    static HWY_INLINE void run(int c0, const float* HWY_RESTRICT wts, const int* HWY_RESTRICT off, int n,
+                               const float* HWY_RESTRICT rows, std::size_t ld, VF alpha, bool fresh,
+                               const LaneIndices& perm, float* HWY_RESTRICT acc) {
+      const DF d;
+      VF a[kB];
+      float* o = acc + static_cast<std::size_t>(c0) * kLanes;
+      for (int j = 0; j < kB; ++j) a[j] = fresh ? hn::Zero(d) : hn::Mul(hn::Load(d, o + j * kLanes), alpha);
+      const float* base = rows + static_cast<std::size_t>(c0) * ld;
+      for (int i = 0; i < n; ++i) {
+        const VF wv = hn::Load(d, wts + static_cast<std::size_t>(i) * kLanes);
+        const float* r = base + off[i];
+        for (int j = 0; j < kB; ++j) {
+          a[j] = hn::MulAdd(wv, ShiftedLoad<kPerm>(r + static_cast<std::size_t>(j) * ld, perm), a[j]);
+        }
+      }
+      for (int j = 0; j < kB; ++j) hn::Store(a[j], d, o + j * kLanes);
+    }
+  };
+};
+
+HWY_INLINE void ColumnAccumulateAll(const float* wts, const int* off, int n, const float* rows, std::size_t ld,
+                                    int dim, VF alpha, bool fresh, const LaneIndices* perm, float* acc) {
+  if (perm != nullptr) {
+    ForBalancedBlocks<ColumnAccumulate<true>::template Block>(dim, wts, off, n, rows, ld, alpha, fresh, *perm, acc);
+  } else {
+    ForBalancedBlocks<ColumnAccumulate<false>::template Block>(dim, wts, off, n, rows, ld, alpha, fresh,
+                                                              LaneIndices(), acc);
+  }
+}
+
 }  // namespace natten::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 

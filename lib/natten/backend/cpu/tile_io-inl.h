@@ -11,9 +11,11 @@
 #endif
 
 #include <array>
+#include <type_traits>
 
 #include "natten/backend/cpu/kernel_args.hpp"
 #include "natten/backend/cpu/simd-inl.h"
+#include "natten/backend/cpu/windows.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -38,13 +40,16 @@ HWY_INLINE void ForEachToken(const Extents& e, const UnitGeom& u, const Box& box
 }
 
 // Rows of head `head` of a [B, tokens, heads, dim] tensor at the box's positions, times `mul`,
-// into dst (one row of padded(dim) floats per position).
+// into dst (one row of padded(dim) floats per position); only the rows r with needed[r] != 0 when
+// `needed` is given (the others are left as they are).
 template <typename T>
 HWY_INLINE void LoadBoxRows(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
-                            std::int64_t batch, int head, int heads, int dim, float mul, float* dst) {
+                            std::int64_t batch, int head, int heads, int dim, float mul, float* dst,
+                            const int* needed = nullptr) {
   const T* src = static_cast<const T*>(tensor);
   const std::size_t dp = padded(dim);
   ForEachToken(e, u, box, [&](int r, std::int64_t token) {
+    if (needed != nullptr && needed[r] == 0) return;
     LoadRow(src + ((batch * e.tokens + token) * heads + head) * dim, dim, mul, dst + static_cast<std::size_t>(r) * dp);
   });
 }
@@ -63,6 +68,118 @@ HWY_INLINE void LoadExtraRows(const void* tensor, const Extents& e, std::int64_t
   for (std::int64_t x = 0; x < e.extra_kv; ++x) {
     LoadRow(src + ((batch * e.extra_kv + x) * e.heads_kv + kvh) * dim, dim, 1.0f, dst + static_cast<std::size_t>(x) * dp);
   }
+}
+
+// v[i] (lane j) = element (i, j) of a kLanes x kLanes block becomes v[j] (lane i): log2(kLanes)
+// rounds of even/odd lane unshuffles (pairs 2k, 2k + 1 go to k and k + kLanes/2) transpose it.
+HWY_INLINE void TransposeBlock(VF* v) {
+#if HWY_TARGET != HWY_SCALAR
+  const DF d;
+  VF t[kLanes];
+  for (std::size_t round = 1; round < kLanes; round *= 2) {
+    for (std::size_t k = 0; k < kLanes / 2; ++k) {
+      t[k] = hn::ConcatEven(d, v[2 * k + 1], v[2 * k]);
+      t[k + kLanes / 2] = hn::ConcatOdd(d, v[2 * k + 1], v[2 * k]);
+    }
+    for (std::size_t k = 0; k < kLanes; ++k) v[k] = t[k];
+  }
+#else
+  (void)v;
+#endif
+}
+
+// Rows rows[0, kLanes) (dim elements each, times mul) into columns r0 .. r0 + kLanes of dst.
+template <typename T>
+HWY_INLINE void RowsToColumns(const T* const* rows, int dim, float mul, float* HWY_RESTRICT dst, std::size_t ld,
+                              std::size_t r0) {
+  const DF d;
+  const VF m = hn::Set(d, mul);
+  const std::size_t n = static_cast<std::size_t>(dim);
+  std::size_t c0 = 0;
+  for (; c0 + kLanes <= n; c0 += kLanes) {
+    VF v[kLanes];
+    for (std::size_t i = 0; i < kLanes; ++i) v[i] = hn::Mul(LoadAsFloat(rows[i] + c0), m);
+    TransposeBlock(v);
+    for (std::size_t j = 0; j < kLanes; ++j) hn::StoreU(v[j], d, dst + (c0 + j) * ld + r0);
+  }
+  for (; c0 < n; ++c0) {
+    for (std::size_t i = 0; i < kLanes; ++i) dst[c0 * ld + r0 + i] = mul * to_float(rows[i][c0]);
+  }
+}
+
+// As LoadBoxRows, dim-major: element c of the box's r-th row at dst[c * ld + r] (ld >= rows +
+// kLanes); the padding columns [box rows, ld) are zeroed (lanes past a run read them). Blocks of
+// kLanes rows are transposed in registers.
+template <typename T>
+HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
+                               std::int64_t batch, int head, int heads, int dim, float mul, float* dst, std::size_t ld) {
+  const T* src = static_cast<const T*>(tensor);
+  const T* block[kLanes];
+  std::size_t rows = 0;
+  ForEachToken(e, u, box, [&](int r, std::int64_t token) {
+    block[static_cast<std::size_t>(r) % kLanes] = src + ((batch * e.tokens + token) * heads + head) * dim;
+    rows = static_cast<std::size_t>(r) + 1;
+    if (rows % kLanes == 0) RowsToColumns(block, dim, mul, dst, ld, rows - kLanes);
+  });
+  if (rows % kLanes != 0) {  // last partial block: repeat its last row (the copies land in padding)
+    for (std::size_t i = rows % kLanes; i < kLanes; ++i) block[i] = block[rows % kLanes - 1];
+    RowsToColumns(block, dim, mul, dst, ld, rows - rows % kLanes);
+  }
+  for (int c = 0; c < dim; ++c) {
+    for (std::size_t r = rows; r < ld; ++r) dst[static_cast<std::size_t>(c) * ld + r] = 0.0f;
+  }
+}
+
+static_assert(kLanes <= static_cast<std::size_t>(kMaxRunLanes), "a run permutes at most kMaxRunLanes lanes");
+
+// Tokens between consecutive positions along the lane axis (windows.hpp, lane_axis): the axes past
+// it hold one position of the group, so the step is the dilation times their extents.
+inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {
+  const int la = lane_axis(u);
+  std::int64_t step = u.ax[la].axis.dilation;
+  for (int a = la + 1; a < kMaxRank; ++a) step *= e.spatial[a];
+  return step;
+}
+
+// Lanes [0, lanes) of a column block (acc[c * kLanes + l], dim columns) times mul[l], written
+// (or, with kAdd, added) to rows dst + l * row_stride, [0, dim). Full blocks of kLanes columns
+// are transposed in registers for float rows; rounding of f16/bf16 as natten/core/dtype.hpp.
+template <bool kAdd, typename T>
+HWY_INLINE void ColumnsToRows(const float* HWY_RESTRICT acc, int dim, const float* mul, int lanes, T* dst,
+                              std::int64_t row_stride) {
+  const std::size_t n = static_cast<std::size_t>(dim);
+  std::size_t c0 = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    const DF d;
+    for (; c0 + kLanes <= n; c0 += kLanes) {
+      VF v[kLanes];
+      for (std::size_t c = 0; c < kLanes; ++c) v[c] = hn::Load(d, acc + (c0 + c) * kLanes);
+      TransposeBlock(v);
+      for (int l = 0; l < lanes; ++l) {
+        float* row = dst + l * row_stride + static_cast<std::int64_t>(c0);
+        VF r = hn::Mul(v[l], hn::Set(d, mul[l]));
+        if constexpr (kAdd) r = hn::Add(hn::LoadU(d, row), r);
+        hn::StoreU(r, d, row);
+      }
+    }
+  }
+  for (int l = 0; l < lanes; ++l) {
+    T* row = dst + l * row_stride;
+    for (std::size_t c = c0; c < n; ++c) {
+      const float r = acc[c * kLanes + static_cast<std::size_t>(l)] * mul[l];
+      if constexpr (kAdd) {
+        from_float(to_float(row[c]) + r, row + c);
+      } else {
+        from_float(r, row + c);
+      }
+    }
+  }
+}
+
+// The tile box of a unit (its own positions).
+inline Box tile_box(const UnitGeom& u) {
+  return {NattenRange{u.ax[0].begin, u.ax[0].end}, NattenRange{u.ax[1].begin, u.ax[1].end},
+          NattenRange{u.ax[2].begin, u.ax[2].end}};
 }
 
 }  // namespace natten::cpu::HWY_NAMESPACE

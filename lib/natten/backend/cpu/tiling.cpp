@@ -13,11 +13,12 @@ std::int64_t UnitGeom::halo_size() const {
 
 namespace {
 
-// Tile extent per axis: about 64 to 256 queries per tile. Larger tiles amortize the halo (a tile
+// Tile extent per axis: about 64 to 512 queries per tile. Larger tiles amortize the halo (a tile
 // of t positions with window k reads t + k - 1); smaller ones give more units to spread over
-// threads. The innermost axis gets the longest run because its halo rows are contiguous.
+// threads. The innermost axis gets the longest run: the kernels vectorize across its positions
+// (several SIMD vectors per tile row) and its halo rows are contiguous.
 int tile_extent(const Problem& p, int a) {
-  static constexpr int kByRank[3][3] = {{128, 1, 1}, {8, 16, 1}, {4, 4, 8}};
+  static constexpr int kByRank[3][3] = {{64, 1, 1}, {8, 64, 1}, {4, 8, 16}};
   return a < p.rank() ? kByRank[p.rank() - 1][a] : 1;
 }
 

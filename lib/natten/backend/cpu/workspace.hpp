@@ -16,7 +16,7 @@ namespace natten::cpu {
 
 class Workspace {
  public:
-  static constexpr int kSlots = 24;
+  static constexpr int kSlots = 32;
 
   // Slot `slot` with room for at least `count` floats plus one SIMD vector of padding, so kernels
   // may read (never use) a full vector past the end.
