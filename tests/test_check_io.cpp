@@ -13,6 +13,7 @@
 #include "natten/io/h5.hpp"
 #include "natten/parity/case_ops.hpp"
 #include "report.hpp"
+#include "support/check_options.hpp"
 #include "support/ref_fixtures.hpp"
 
 namespace natten {
@@ -22,12 +23,7 @@ using check::RunOptions;
 using check::RunReport;
 using check::Status;
 
-RunOptions quiet_reference() {
-  RunOptions o;
-  o.backends = {"reference"};
-  o.progress = false;
-  return o;
-}
+using testing::quiet_reference;
 
 TEST(CheckIo, WrittenCasesLoadBackIdentically) {
   const std::string path = testing::temp_path("roundtrip");

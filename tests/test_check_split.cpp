@@ -18,6 +18,7 @@
 #include "natten/io/split_case.hpp"
 #include "natten/parity/case_generator.hpp"
 #include "natten/parity/case_ops.hpp"
+#include "support/check_options.hpp"
 #include "support/ref_fixtures.hpp"
 #include "write_refs.hpp"
 
@@ -28,12 +29,7 @@ using check::RunOptions;
 using check::RunReport;
 using check::Status;
 
-RunOptions quiet_reference() {
-  RunOptions o;
-  o.backends = {"reference"};
-  o.progress = false;
-  return o;
-}
+using testing::quiet_reference;
 
 const char* const kSplitConfig = NATTEN_SOURCE_DIR "/configs/parity_split.ini";
 
