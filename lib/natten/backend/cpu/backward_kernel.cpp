@@ -13,6 +13,7 @@
 
 #include "natten/backend/cpu/kernels.hpp"
 #include "natten/backend/cpu/simd-inl.h"
+#include "natten/backend/cpu/row_kernels-inl.h"
 #include "natten/backend/cpu/tile_io-inl.h"
 #include "natten/backend/cpu/windows.hpp"
 
@@ -25,12 +26,12 @@ enum Slot {
   kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
   kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
   kPairOther, kPairSlot, kSegments, kRuns, kZero,
-  kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kOffsets, kVecProb, kVecGrad, kVecAccA, kVecAccB,
+  kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kBlocks, kVecProb, kVecGrad, kVecAccA, kVecAccB,
   kTileStats, kNeeded
 };
 
-// Keys per chunk of a vector run (P and dS: this many vectors each).
-constexpr int kVecKeys = 256;
+// Keys per block row and chunk of a vector run (P and dS: this many vectors each).
+constexpr int kVecKeys = 192;
 
 inline std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
   const std::array<int, kMaxRank> pos = tile_position(u, index);
@@ -91,38 +92,6 @@ inline TileSplit SplitTile(const UnitGeom& u, TileSide side, bool vectors, Works
                     ws.ints(kGeneral, static_cast<std::size_t>(u.tile_size())));
 }
 
-// Halo indices of the lane-0 (inverse) window of tile entry `entry`, one per key (or query).
-inline int WindowOffsets(const UnitGeom& u, TileSide side, int entry, int* off) {
-  const std::array<int, kMaxRank> pos = tile_position(u, entry);
-  return halo_indices(u, tile_windows(u, side, pos[0], pos[1], pos[2]), off);
-}
-
-// One chunk of a vector run's backward softmax: from scores s and dP (n vectors each), with the
-// per-lane lse and delta of each pair (vectors at lse + i * lse_step, or shared), P replaces s and
-// dS = P * (dP - delta) replaces dp.
-template <bool kPerm>
-HWY_INLINE void ColumnProbAndGradT(float* s, float* dp, int n, const float* lse, const float* delta, const int* off,
-                                   const LaneIndices& perm) {
-  const DF d;
-  for (int i = 0; i < n; ++i) {
-    const std::size_t at = off != nullptr ? static_cast<std::size_t>(off[i]) : 0;
-    float* si = s + static_cast<std::size_t>(i) * kLanes;
-    float* gi = dp + static_cast<std::size_t>(i) * kLanes;
-    const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), ShiftedLoad<kPerm>(lse + at, perm)));
-    hn::Store(p, d, si);
-    hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), ShiftedLoad<kPerm>(delta + at, perm))), d, gi);
-  }
-}
-// lse and delta per pair: the run's own (off null) or the halo's at shifted offsets (permuted).
-HWY_INLINE void ColumnProbAndGrad(float* s, float* dp, int n, const float* lse, const float* delta, const int* off,
-                                  const LaneIndices* perm) {
-  if (perm != nullptr) {
-    ColumnProbAndGradT<true>(s, dp, n, lse, delta, off, *perm);
-  } else {
-    ColumnProbAndGradT<false>(s, dp, n, lse, delta, off, LaneIndices());
-  }
-}
-
 // Calls f(p0, p1) for consecutive passes of at most kPairBudget pairs that never split an entry
 // (except an entry that alone has more pairs than the budget).
 template <class F>
@@ -133,22 +102,6 @@ HWY_INLINE void ForEachPass(const TilePairs& t, F&& f) {
   }
 }
 
-// Scratch of the vector runs (dim-major copies, see simd-inl.h "columns").
-struct RunScratch {
-  int* off;     // halo offsets of the run's lane-0 window
-  float* prob;  // kVecKeys vectors: scores, then P
-  float* grad;  // kVecKeys vectors: dP, then dS
-  float* acc_a; // dim vectors: dQ or dK of the run's lanes
-  float* acc_b; // dim_v vectors: dV of the run's lanes
-};
-inline RunScratch MakeRunScratch(const Extents& e, int max_window, Workspace& ws) {
-  return {ws.ints(kOffsets, static_cast<std::size_t>(max_window)),
-          ws.floats(kVecProb, static_cast<std::size_t>(kVecKeys) * kLanes),
-          ws.floats(kVecGrad, static_cast<std::size_t>(kVecKeys) * kLanes),
-          ws.floats(kVecAccA, static_cast<std::size_t>(e.dim) * kLanes),
-          ws.floats(kVecAccB, static_cast<std::size_t>(e.dim_v) * kLanes)};
-}
-
 // Per (token, head) floats of the box's positions, then zeros up to `count` (lanes past a run).
 inline void LoadScalarsPadded(const float* src, const Extents& e, const UnitGeom& u, const Box& box, std::int64_t b,
                               int h, std::size_t rows, std::size_t count, float* dst) {
@@ -156,57 +109,158 @@ inline void LoadScalarsPadded(const float* src, const Extents& e, const UnitGeom
   for (std::size_t i = rows; i < count; ++i) dst[i] = 0.0f;
 }
 
-// dQ of one vector run of queries (lanes = consecutive innermost positions with shifted windows).
+// Scratch of the vector runs of one row block (dim-major copies, see simd-inl.h "columns").
+struct RunScratch {
+  float* prob[kMaxBlockRows];   // per block row, kVecKeys vectors: scores, then P
+  float* grad[kMaxBlockRows];   // per block row, kVecKeys vectors: dP, then dS
+  float* acc_a[kMaxBlockRows];  // per block row, dim vectors: dQ or dK of its lanes
+  float* acc_b[kMaxBlockRows];  // per block row, dim_v vectors: dV of its lanes
+};
+inline RunScratch MakeRunScratch(const Extents& e, Workspace& ws) {
+  const std::size_t keys = static_cast<std::size_t>(kVecKeys) * kLanes;
+  const std::size_t da = static_cast<std::size_t>(e.dim) * kLanes, db = static_cast<std::size_t>(e.dim_v) * kLanes;
+  float* prob = ws.floats(kVecProb, kBlockRows * keys);
+  float* grad = ws.floats(kVecGrad, kBlockRows * keys);
+  float* acc_a = ws.floats(kVecAccA, kBlockRows * da);
+  float* acc_b = ws.floats(kVecAccB, kBlockRows * db);
+  RunScratch rs{};
+  for (int r = 0; r < kBlockRows; ++r) {
+    const std::size_t i = static_cast<std::size_t>(r);
+    rs.prob[r] = prob + i * keys;
+    rs.grad[r] = grad + i * keys;
+    rs.acc_a[r] = acc_a + i * da;
+    rs.acc_b[r] = acc_b + i * db;
+  }
+  return rs;
+}
+
+// Zeroes the first `dim` vectors of each block row's accumulator.
+inline void ZeroBlockAcc(float* const* acc, int rows, int dim) {
+  for (int r = 0; r < rows; ++r) ZeroRows(acc[r], static_cast<std::size_t>(dim) * kLanes);
+}
+
+// One chunk's backward softmax step for a block row, P and dS in place of scores and dP (n
+// vectors): P = exp(S - lse), dS = P * (dP - delta), lse and delta per lane (the row's own).
+HWY_INLINE void RowProbAndGrad(float* s, float* dp, int n, VF lse, VF delta) {
+  const DF d;
+  for (int i = 0; i < n; ++i) {
+    float* si = s + static_cast<std::size_t>(i) * kLanes;
+    float* gi = dp + static_cast<std::size_t>(i) * kLanes;
+    const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), lse));
+    hn::Store(p, d, si);
+    hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), delta)), d, gi);
+  }
+}
+
+// The key pass's step: there the lanes are keys, and each (key row, x) is a query of the halo whose
+// lse and delta come from the halo's per-position scalars at the run's shifted (permuted) offset.
+template <bool kPerm>
+HWY_INLINE void ChunkProbAndGradT(const BlockChunk& ch, int key_rows, const float* lse, const float* delta,
+                                  std::size_t halo_row, const LaneIndices& perm, float* const* s, float* const* dp) {
+  const DF d;
+  for (int u = 0; u < key_rows; ++u) {
+    const KeyRow& kr = ch.key_row[u];
+    const std::size_t at = static_cast<std::size_t>(kr.row) * halo_row + static_cast<std::size_t>(ch.lane0);
+    for (int x = 0; x < ch.keys; ++x) {
+      const VF l = ShiftedLoad<kPerm>(lse + at + x, perm);
+      const VF dl = ShiftedLoad<kPerm>(delta + at + x, perm);
+      for (int r = kr.lo; r < kr.hi; ++r) {
+        const std::size_t i = ChunkIndex(ch, kr, r, x) * kLanes;
+        const VF p = hn::Exp(d, hn::Sub(hn::Load(d, s[r] + i), l));
+        hn::Store(p, d, s[r] + i);
+        hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, dp[r] + i), dl)), d, dp[r] + i);
+      }
+    }
+  }
+}
+
+// dQ of one vector run of a row block of queries (lanes = consecutive positions along the lane
+// axis with shifted windows; windows over the other axes from the block's key rows).
 template <typename T>
-void QueryRun(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, const LaneRun& run,
-              const float* qc, const float* doc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk,
-              const float* tlse, const float* tdelta, const RunScratch& rs) {
+void QueryBlock(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb,
+                const KeyRow* kr, const LaneRun& run, const float* qc, const float* doc, std::size_t ldq,
+                const float* kc, const float* vc, std::size_t ldk, const float* tlse, const float* tdelta,
+                const RunScratch& rs) {
   const Extents& e = A.e;
   const DF d;
-  const int lanes = run.lanes;
   const LaneIndices perm = lane_indices(run.lane_of);
   const LaneIndices* pp = run.shifted ? nullptr : &perm;
-  const int nk = WindowOffsets(u, TileSide::queries, entry0, rs.off);
-  for (int c0 = 0; c0 < nk; c0 += kVecKeys) {
-    const int n = std::min(kVecKeys, nk - c0);
-    ColumnDotsAll(qc + entry0, ldq, kc, ldk, rs.off + c0, n, e.dim, pp, rs.prob);
-    ColumnDotsAll(doc + entry0, ldq, vc, ldk, rs.off + c0, n, e.dim_v, pp, rs.grad);
-    ColumnProbAndGrad(rs.prob, rs.grad, n, tlse + entry0, tdelta + entry0, nullptr, nullptr);
-    ColumnAccumulateAll(rs.grad, rs.off + c0, n, kc, ldk, e.dim, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_a);
+  const int la = lane_axis(u);
+  const int row_length = u.tile_extent(la);
+  const NattenRange wx = innermost_window(u, TileSide::queries, run.begin);
+  const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
+  const float* q[kMaxBlockRows] = {};
+  const float* g[kMaxBlockRows] = {};
+  int entry[kMaxBlockRows] = {};
+  for (int r = 0; r < rb.rows; ++r) {
+    entry[r] = (rb.first_row + r) * row_length + run.begin;
+    q[r] = qc + entry[r];
+    g[r] = doc + entry[r];
   }
+  ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
+  ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
+            [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
+              ChunkDots(ch, key_rows, q, ldq, kc, ldk, halo_row, e.dim, pp, rs.prob);
+              ChunkDots(ch, key_rows, g, ldq, vc, ldk, halo_row, e.dim_v, pp, rs.grad);
+              for (int r = 0; r < rb.rows; ++r) {
+                RowProbAndGrad(rs.prob[r], rs.grad[r], rows_read[r] * ch.keys, hn::LoadU(d, tlse + entry[r]),
+                               hn::LoadU(d, tdelta + entry[r]));
+              }
+              ChunkAccumulate(ch, key_rows, rs.grad, kc, ldk, halo_row, e.dim, pp, rs.acc_a);
+            });
   HWY_ALIGN float scale[kLanes];
   hn::Store(hn::Set(d, e.scale), d, scale);
   const std::int64_t row_step = lane_token_step(e, u) * e.heads_q * e.dim;
-  ColumnsToRows<false>(rs.acc_a, e.dim, scale, lanes,
-                       static_cast<T*>(A.d_query) + TileRow(e, u, b, entry0, h, e.heads_q) * e.dim, row_step);
+  for (int r = 0; r < rb.rows; ++r) {
+    ColumnsToRows<false>(rs.acc_a[r], e.dim, scale, run.lanes,
+                         static_cast<T*>(A.d_query) + TileRow(e, u, b, entry[r], h, e.heads_q) * e.dim, row_step);
+  }
 }
 
-// dK and dV of one vector run of keys (lanes = consecutive innermost positions with shifted
-// inverse windows) for one query head, added into the tile's gradient rows.
-inline void KeyRun(const Extents& e, const UnitGeom& u, int entry0, const LaneRun& run, const float* kc,
-                   const float* vc, std::size_t ldt, const float* qc, const float* doc, std::size_t ldh,
-                   const float* lseh, const float* delh, const RunScratch& rs, float* dkbuf, std::size_t dp,
-                   float* dvbuf, std::size_t dvp) {
+// dK and dV of one vector run of a row block of keys (lanes = consecutive positions along the lane
+// axis with shifted inverse windows) for one query head, added into the tile's gradient rows.
+inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, const KeyRow* kr, const LaneRun& run,
+                     const float* kc, const float* vc, std::size_t ldt, const float* qc, const float* doc,
+                     std::size_t ldh, const float* lseh, const float* delh, const RunScratch& rs, float* dkbuf,
+                     std::size_t dp, float* dvbuf, std::size_t dvp) {
   const DF d;
-  const int lanes = run.lanes;
   const LaneIndices perm = lane_indices(run.lane_of);
-  const LaneIndices* pp = run.shifted ? nullptr : &perm;
-  const int nq = WindowOffsets(u, TileSide::keys, entry0, rs.off);
-  if (nq == 0) return;
-  for (int c0 = 0; c0 < nq; c0 += kVecKeys) {
-    const int n = std::min(kVecKeys, nq - c0);
-    ColumnDotsAll(kc + entry0, ldt, qc, ldh, rs.off + c0, n, e.dim, pp, rs.prob);
-    ColumnDotsAll(vc + entry0, ldt, doc, ldh, rs.off + c0, n, e.dim_v, pp, rs.grad);
-    ColumnProbAndGrad(rs.prob, rs.grad, n, lseh, delh, rs.off + c0, pp);
-    ColumnAccumulateAll(rs.prob, rs.off + c0, n, doc, ldh, e.dim_v, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_b);
-    ColumnAccumulateAll(rs.grad, rs.off + c0, n, qc, ldh, e.dim, hn::Set(d, 1.0f), c0 == 0, pp, rs.acc_a);
+  const int la = lane_axis(u);
+  const int row_length = u.tile_extent(la);
+  const NattenRange wx = innermost_window(u, TileSide::keys, run.begin);
+  if (wx.end <= wx.start) return;
+  const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
+  const float* k[kMaxBlockRows] = {};
+  const float* v[kMaxBlockRows] = {};
+  int entry[kMaxBlockRows] = {};
+  for (int r = 0; r < rb.rows; ++r) {
+    entry[r] = (rb.first_row + r) * row_length + run.begin;
+    k[r] = kc + entry[r];
+    v[r] = vc + entry[r];
   }
+  ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
+  ZeroBlockAcc(rs.acc_b, rb.rows, e.dim_v);
+  ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
+            [&](const BlockChunk& ch, int key_rows, const int*) {
+              const LaneIndices* pp = run.shifted ? nullptr : &perm;
+              ChunkDots(ch, key_rows, k, ldt, qc, ldh, halo_row, e.dim, pp, rs.prob);
+              ChunkDots(ch, key_rows, v, ldt, doc, ldh, halo_row, e.dim_v, pp, rs.grad);
+              if (run.shifted) {
+                ChunkProbAndGradT<false>(ch, key_rows, lseh, delh, halo_row, perm, rs.prob, rs.grad);
+              } else {
+                ChunkProbAndGradT<true>(ch, key_rows, lseh, delh, halo_row, perm, rs.prob, rs.grad);
+              }
+              ChunkAccumulate(ch, key_rows, rs.prob, doc, ldh, halo_row, e.dim_v, pp, rs.acc_b);
+              ChunkAccumulate(ch, key_rows, rs.grad, qc, ldh, halo_row, e.dim, pp, rs.acc_a);
+            });
   HWY_ALIGN float one[kLanes];
   hn::Store(hn::Set(d, 1.0f), d, one);
-  ColumnsToRows<true>(rs.acc_a, e.dim, one, lanes, dkbuf + static_cast<std::size_t>(entry0) * dp,
-                      static_cast<std::int64_t>(dp));
-  ColumnsToRows<true>(rs.acc_b, e.dim_v, one, lanes, dvbuf + static_cast<std::size_t>(entry0) * dvp,
-                      static_cast<std::int64_t>(dvp));
+  for (int r = 0; r < rb.rows; ++r) {
+    ColumnsToRows<true>(rs.acc_a[r], e.dim, one, run.lanes, dkbuf + static_cast<std::size_t>(entry[r]) * dp,
+                        static_cast<std::int64_t>(dp));
+    ColumnsToRows<true>(rs.acc_b[r], e.dim_v, one, run.lanes, dvbuf + static_cast<std::size_t>(entry[r]) * dvp,
+                        static_cast<std::int64_t>(dvp));
+  }
 }
 
 template <typename T>
@@ -244,13 +298,16 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   float* doc = nullptr;
   float* tlse = nullptr;
   RunScratch rs{};
+  UnitBlocks blocks;
   if (split.runs > 0) {
     kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
     qc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldq);
     doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
     tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
-    rs = MakeRunScratch(e, max_window_size(u, TileSide::queries), ws);
+    rs = MakeRunScratch(e, ws);
+    blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
+                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
   }
 
   const auto* query = static_cast<const T*>(A.query);
@@ -276,10 +333,10 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
         LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
         LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
         LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
-        for (int r = 0; r < split.rows; ++r) {
+        for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
-            QueryRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i], qc, doc, ldq, kc, vc, ldk,
-                        tlse, tlse + ldq, rs);
+            QueryBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, doc, ldq, kc, vc,
+                          ldk, tlse, tlse + ldq, rs);
           }
         }
       }
@@ -352,12 +409,15 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   float* qc = nullptr;
   float* doc = nullptr;
   RunScratch rs{};
+  UnitBlocks blocks;
   if (split.runs > 0) {
     kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
     vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
     qc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldh);
     doc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldh);
-    rs = MakeRunScratch(e, max_window_size(u, TileSide::keys), ws);
+    rs = MakeRunScratch(e, ws);
+    blocks = build_unit_blocks(u, TileSide::keys, split.rows, kBlockRows,
+                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::keys, split.rows, kBlockRows)));
   }
 
   const auto* key = static_cast<const T*>(A.key);
@@ -382,10 +442,10 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
       if (split.runs > 0) {
         LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
         LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
-        for (int r = 0; r < split.rows; ++r) {
+        for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
-            KeyRun(e, u, r * split.row_length + split.run[i].begin, split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
-                   delh, rs, dkbuf, dp, dvbuf, dvp);
+            KeyBlock(e, u, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
+                     delh, rs, dkbuf, dp, dvbuf, dvp);
           }
         }
       }

@@ -15,9 +15,11 @@
 #include <hwy/highway.h>
 
 #include "natten/backend/cpu/kernels.hpp"
+#include "natten/backend/cpu/prefetch.hpp"
 #include "natten/backend/cpu/simd_targets.hpp"
 #include "natten/core/error.hpp"
 #include "natten/backend/cpu/simd-inl.h"
+#include "natten/backend/cpu/row_kernels-inl.h"
 #include "natten/backend/cpu/tile_io-inl.h"
 #include "natten/backend/cpu/windows.hpp"
 
@@ -27,63 +29,88 @@ namespace {
 
 enum Slot {
   kKeys, kValues, kQueries, kOutputs, kStats, kScores, kPairKey, kPairQuery, kZero, kSegments, kRuns,
-  kKeyCols, kValueCols, kQueryCols, kLaneRuns, kGeneral, kKeyOffsets, kVecScores, kVecOut, kNeeded
+  kKeyCols, kValueCols, kQueryCols, kTileTokens, kHaloTokens, kLaneRuns, kGeneral, kBlocks, kVecScores, kVecOut, kNeeded
 };
 
-// Keys of the window of tile entry `entry` as halo indices of its lane-0 key row starts: one
-// offset per key (lane l of a vector run reads offset + l). Returns the number of keys.
-inline int WindowOffsets(const UnitGeom& u, TileSide side, int entry, int* off) {
-  const std::array<int, kMaxRank> pos = tile_position(u, entry);
-  return halo_indices(u, tile_windows(u, side, pos[0], pos[1], pos[2]), off);
-}
+// Keys per row and chunk of a row block's vector runs (scores: this many vectors per block row;
+// larger windows run in chunks with the usual online-softmax rescaling).
+constexpr int kVecKeys = 192;
 
-// Keys per softmax update of a vector run (scores: this many vectors).
-constexpr int kVecKeys = 512;
-
-// One vector run: lanes = queries entry0 .. entry0 + lanes - 1 (one row of the innermost axis),
-// whose windows are one box shifted by a position per lane. Online softmax per lane over chunks
-// of kVecKeys keys; writes output and lse of the run's lanes.
+// One vector run of a row block: lanes = queries run.begin .. + run.lanes - 1 of each block row,
+// whose windows along the lane axis are one interval shifted by a position per lane (permuted
+// at borders). Online softmax per lane over the block's chunks; writes output and lse.
 template <typename T>
-void ForwardRun(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, int entry0, const LaneRun& run,
-                const float* qc, std::size_t ldq, const float* kc, const float* vc, std::size_t ldk, int* off,
-                float* sc, float* oc) {
+HWY_NOINLINE void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb, const KeyRow* kr,
+                  const LaneRun& run, const float* qc, std::size_t ldq, const float* kc, const float* vc,
+                  std::size_t ldk, float* sc, float* oc) {
   const Extents& e = A.e;
   const DF d;
-  const int lanes = run.lanes;
   const LaneIndices perm = lane_indices(run.lane_of);
   const LaneIndices* pp = run.shifted ? nullptr : &perm;
-  const int nk = WindowOffsets(u, TileSide::queries, entry0, off);
-  VF m = hn::Set(d, -std::numeric_limits<float>::infinity());
-  VF l = hn::Zero(d);
-  for (int c0 = 0; c0 < nk; c0 += kVecKeys) {
-    const int n = std::min(kVecKeys, nk - c0);
-    ColumnDotsAll(qc + entry0, ldq, kc, ldk, off + c0, n, e.dim, pp, sc);
-    VF cm = hn::Load(d, sc);
-    for (int i = 1; i < n; ++i) cm = hn::Max(cm, hn::Load(d, sc + static_cast<std::size_t>(i) * kLanes));
-    const VF mn = hn::Max(m, cm);
-    const VF alpha = c0 == 0 ? hn::Zero(d) : hn::Exp(d, hn::Sub(m, mn));
-    VF sum = hn::Zero(d);
-    for (int i = 0; i < n; ++i) {
-      float* si = sc + static_cast<std::size_t>(i) * kLanes;
-      const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), mn));
-      hn::Store(p, d, si);
-      sum = hn::Add(sum, p);
-    }
-    l = hn::MulAdd(l, alpha, sum);
-    ColumnAccumulateAll(sc, off + c0, n, vc, ldk, e.dim_v, alpha, c0 == 0, pp, oc);
-    m = mn;
+  const NattenRange wx = innermost_window(u, TileSide::queries, run.begin);
+  const int la = lane_axis(u);
+  const int row_length = u.tile_extent(la);
+  const float* a[kMaxBlockRows] = {};
+  float* s[kMaxBlockRows] = {};
+  float* o[kMaxBlockRows] = {};
+  VF m[kMaxBlockRows], l[kMaxBlockRows];
+  bool started[kMaxBlockRows] = {};  // a chunk of the row's keys has been folded in
+  for (int r = 0; r < rb.rows; ++r) {
+    a[r] = qc + (rb.first_row + r) * row_length + run.begin;
+    s[r] = sc + static_cast<std::size_t>(r) * kVecKeys * kLanes;
+    o[r] = oc + static_cast<std::size_t>(r) * static_cast<std::size_t>(e.dim_v) * kLanes;
+    m[r] = hn::Set(d, -std::numeric_limits<float>::infinity());
+    l[r] = hn::Zero(d);
   }
-  HWY_ALIGN float lse[kLanes];
-  HWY_ALIGN float inv[kLanes];
-  hn::Store(hn::Add(m, hn::Log(d, l)), d, lse);
-  hn::Store(hn::Div(hn::Set(d, 1.0f), l), d, inv);
-  // Lane i's row is lane 0's plus i lane steps (consecutive positions along the lane axis).
-  const std::array<int, kMaxRank> pos = tile_position(u, entry0);
-  const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
-  const std::int64_t row0 = (b * e.tokens + token) * e.heads_q + h;
+  // Key rows are halo rows of halo_extent(la) positions (lane positions relative to halo_begin).
+  const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
+  ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
+            [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
+              ChunkDots(ch, key_rows, a, ldq, kc, ldk, halo_row, e.dim, pp, s);
+              for (int r = 0; r < rb.rows; ++r) {
+                const int n = rows_read[r] * ch.keys;
+                if (n == 0) continue;
+                float* sr = s[r];
+                VF cm = hn::Load(d, sr);
+                for (int i = 1; i < n; ++i) cm = hn::Max(cm, hn::Load(d, sr + static_cast<std::size_t>(i) * kLanes));
+                const VF mn = hn::Max(m[r], cm);
+                VF sum = hn::Zero(d);
+                for (int i = 0; i < n; ++i) {
+                  float* si = sr + static_cast<std::size_t>(i) * kLanes;
+                  const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), mn));
+                  hn::Store(p, d, si);
+                  sum = hn::Add(sum, p);
+                }
+                const bool fresh = !started[r];
+                started[r] = true;
+                const VF alpha = fresh ? hn::Zero(d) : hn::Exp(d, hn::Sub(m[r], mn));
+                if (fresh) {
+                  ZeroRows(o[r], static_cast<std::size_t>(e.dim_v) * kLanes);
+                } else {
+                  for (int c = 0; c < e.dim_v; ++c) {
+                    float* oc_c = o[r] + static_cast<std::size_t>(c) * kLanes;
+                    hn::Store(hn::Mul(hn::Load(d, oc_c), alpha), d, oc_c);
+                  }
+                }
+                l[r] = hn::MulAdd(l[r], alpha, sum);
+                m[r] = mn;
+              }
+              ChunkAccumulate(ch, key_rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
+            });
   const std::int64_t row_step = lane_token_step(e, u) * e.heads_q;
-  ColumnsToRows<false>(oc, e.dim_v, inv, lanes, static_cast<T*>(A.output) + row0 * e.dim_v, row_step * e.dim_v);
-  for (int i = 0; i < lanes; ++i) A.lse[row0 + i * row_step] = lse[i];
+  for (int r = 0; r < rb.rows; ++r) {
+    HWY_ALIGN float lse[kLanes];
+    HWY_ALIGN float inv[kLanes];
+    hn::Store(hn::Add(m[r], hn::Log(d, l[r])), d, lse);
+    hn::Store(hn::Div(hn::Set(d, 1.0f), l[r]), d, inv);
+    // Lane i's row is lane 0's plus i lane steps (consecutive positions along the lane axis).
+    const std::array<int, kMaxRank> pos = tile_position(u, (rb.first_row + r) * row_length + run.begin);
+    const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
+    const std::int64_t row0 = (b * e.tokens + token) * e.heads_q + h;
+    ColumnsToRows<false>(o[r], e.dim_v, inv, run.lanes, static_cast<T*>(A.output) + row0 * e.dim_v,
+                         row_step * e.dim_v);
+    for (int i = 0; i < run.lanes; ++i) A.lse[row0 + i * row_step] = lse[i];
+  }
 }
 
 template <typename T>
@@ -142,16 +169,23 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   float* kc = nullptr;
   float* vc = nullptr;
   float* qc = nullptr;
-  int* key_off = nullptr;
+  UnitBlocks blocks;
+  int* tile_tokens = nullptr;
+  int* halo_tokens = nullptr;
   float* vec_scores = nullptr;
   float* vec_out = nullptr;
   if (nruns > 0) {
     kc = ws.floats(kKeyCols, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kValueCols, static_cast<std::size_t>(e.dim_v) * ldk);
     qc = ws.floats(kQueryCols, static_cast<std::size_t>(e.dim) * ldq);
-    key_off = ws.ints(kKeyOffsets, static_cast<std::size_t>(max_window_size(u, TileSide::queries)));
-    vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kVecKeys) * kLanes);
-    vec_out = ws.floats(kVecOut, static_cast<std::size_t>(e.dim_v) * kLanes);
+    tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
+    halo_tokens = ws.ints(kHaloTokens, static_cast<std::size_t>(halo));
+    ForEachToken(e, u, tile_box(u), [&](int r, std::int64_t token) { tile_tokens[r] = static_cast<int>(token); });
+    ForEachToken(e, u, halo_box(u), [&](int r, std::int64_t token) { halo_tokens[r] = static_cast<int>(token); });
+    blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
+                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
+    vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kBlockRows) * kVecKeys * kLanes);
+    vec_out = ws.floats(kVecOut, static_cast<std::size_t>(kBlockRows) * static_cast<std::size_t>(e.dim_v) * kLanes);
   }
 
   const float ninf = -std::numeric_limits<float>::infinity();
@@ -182,10 +216,20 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
       const int h = kvh * e.group() + gh;
       if (nruns > 0) {
         LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
-        for (int r = 0; r < split.rows; ++r) {
+        RowPrefetcher next;  // the next head's rows, while this one computes
+        if (h + 1 < e.heads_q) {
+          next.add<T>(A.query, e.tokens, b, e.heads_q, h + 1, e.dim, tile_tokens, tile);
+          if (gh + 1 == e.group()) {
+            next.add<T>(A.key, e.tokens, b, e.heads_kv, kvh + 1, e.dim, halo_tokens, halo);
+            next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, halo_tokens, halo);
+          }
+        }
+        next.plan(blocks.count * nruns);
+        for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < nruns; ++i) {
-            ForwardRun<T>(A, u, b, h, r * split.row_length + split.run[i].begin, split.run[i], qc, ldq, kc, vc, ldk,
-                          key_off, vec_scores, vec_out);
+            next.step();
+            ForwardBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, ldq, kc, vc, ldk,
+                            vec_scores, vec_out);
           }
         }
       }

@@ -10,6 +10,7 @@
 #define NATTEN_CPU_TILE_IO_INL_H_
 #endif
 
+#include <algorithm>
 #include <array>
 #include <type_traits>
 
@@ -107,31 +108,6 @@ HWY_INLINE void RowsToColumns(const T* const* rows, int dim, float mul, float* H
   }
 }
 
-// As LoadBoxRows, dim-major: element c of the box's r-th row at dst[c * ld + r] (ld >= rows +
-// kLanes); the padding columns [box rows, ld) are zeroed (lanes past a run read them). Blocks of
-// kLanes rows are transposed in registers.
-template <typename T>
-HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
-                               std::int64_t batch, int head, int heads, int dim, float mul, float* dst, std::size_t ld) {
-  const T* src = static_cast<const T*>(tensor);
-  const T* block[kLanes];
-  std::size_t rows = 0;
-  ForEachToken(e, u, box, [&](int r, std::int64_t token) {
-    block[static_cast<std::size_t>(r) % kLanes] = src + ((batch * e.tokens + token) * heads + head) * dim;
-    rows = static_cast<std::size_t>(r) + 1;
-    if (rows % kLanes == 0) RowsToColumns(block, dim, mul, dst, ld, rows - kLanes);
-  });
-  if (rows % kLanes != 0) {  // last partial block: repeat its last row (the copies land in padding)
-    for (std::size_t i = rows % kLanes; i < kLanes; ++i) block[i] = block[rows % kLanes - 1];
-    RowsToColumns(block, dim, mul, dst, ld, rows - rows % kLanes);
-  }
-  for (int c = 0; c < dim; ++c) {
-    for (std::size_t r = rows; r < ld; ++r) dst[static_cast<std::size_t>(c) * ld + r] = 0.0f;
-  }
-}
-
-static_assert(kLanes <= static_cast<std::size_t>(kMaxRunLanes), "a run permutes at most kMaxRunLanes lanes");
-
 // Tokens between consecutive positions along the lane axis (windows.hpp, lane_axis): the axes past
 // it hold one position of the group, so the step is the dilation times their extents.
 inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {
@@ -140,6 +116,44 @@ inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {
   for (int a = la + 1; a < kMaxRank; ++a) step *= e.spatial[a];
   return step;
 }
+
+// As LoadBoxRows, dim-major: element c of the box's r-th row at dst[c * ld + r] (ld >= rows +
+// kLanes); the padding columns [box rows, ld) are zeroed (lanes past a run read them). The box is
+// walked one line along the lane axis at a time (consecutive positions are a fixed token step
+// apart), kLanes positions per register transpose; a line's last block may spill into the next
+// line's first columns, which that line then overwrites (the last line's spill lands in padding).
+template <typename T>
+HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
+                               std::int64_t batch, int head, int heads, int dim, float mul, float* dst, std::size_t ld) {
+  const T* src = static_cast<const T*>(tensor);
+  const int la = lane_axis(u);
+  const int width = box[static_cast<std::size_t>(la)].end - box[static_cast<std::size_t>(la)].start;
+  const std::int64_t step = lane_token_step(e, u) * heads * dim;  // elements between lane positions
+  Box lines = box;
+  lines[static_cast<std::size_t>(la)].end = lines[static_cast<std::size_t>(la)].start + 1;
+  const T* block[kLanes];
+  std::size_t r0 = 0;
+  for (int i0 = lines[0].start; i0 < lines[0].end; ++i0) {
+    for (int i1 = lines[1].start; i1 < lines[1].end; ++i1) {
+      for (int i2 = lines[2].start; i2 < lines[2].end; ++i2) {
+        const T* first = src + ((batch * e.tokens + token_of(e, u, i0, i1, i2)) * heads + head) * dim;
+        for (int x0 = 0; x0 < width; x0 += static_cast<int>(kLanes)) {
+          for (std::size_t i = 0; i < kLanes; ++i) {  // past the line's end: repeat its last position
+            block[i] = first + std::min<std::int64_t>(x0 + static_cast<std::int64_t>(i), width - 1) * step;
+          }
+          RowsToColumns(block, dim, mul, dst, ld, r0 + static_cast<std::size_t>(x0));
+        }
+        r0 += static_cast<std::size_t>(width);
+      }
+    }
+  }
+  for (int c = 0; c < dim; ++c) {
+    for (std::size_t r = r0; r < ld; ++r) dst[static_cast<std::size_t>(c) * ld + r] = 0.0f;
+  }
+}
+
+static_assert(kLanes <= static_cast<std::size_t>(kMaxRunLanes), "a run permutes at most kMaxRunLanes lanes");
+
 
 // Lanes [0, lanes) of a column block (acc[c * kLanes + l], dim columns) times mul[l], written
 // (or, with kAdd, added) to rows dst + l * row_stride, [0, dim). Full blocks of kLanes columns
