@@ -146,7 +146,7 @@ HWY_INLINE void RowProbAndGrad(float* s, float* dp, int n, VF lse, VF delta) {
   for (int i = 0; i < n; ++i) {
     float* si = s + static_cast<std::size_t>(i) * kLanes;
     float* gi = dp + static_cast<std::size_t>(i) * kLanes;
-    const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), lse));
+    const VF p = ExpNonPositive(hn::Sub(hn::Load(d, si), lse));
     hn::Store(p, d, si);
     hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), delta)), d, gi);
   }
@@ -166,7 +166,7 @@ HWY_INLINE void ChunkProbAndGradT(const BlockChunk& ch, int key_rows, const floa
       const VF dl = ShiftedLoad<kPerm>(delta + at + x, perm);
       for (int r = kr.lo; r < kr.hi; ++r) {
         const std::size_t i = ChunkIndex(ch, kr, r, x) * kLanes;
-        const VF p = hn::Exp(d, hn::Sub(hn::Load(d, s[r] + i), l));
+        const VF p = ExpNonPositive(hn::Sub(hn::Load(d, s[r] + i), l));
         hn::Store(p, d, s[r] + i);
         hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, dp[r] + i), dl)), d, dp[r] + i);
       }

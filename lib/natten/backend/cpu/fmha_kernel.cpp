@@ -182,7 +182,7 @@ HWY_INLINE void SoftmaxGrad(float* s, float* dp, const float* lse, const float* 
   for (std::size_t j = 0; j < n; j += kLanes) {
     const VF l = per_score ? hn::LoadU(d, lse + j) : hn::Set(d, *lse);
     const VF dl = per_score ? hn::LoadU(d, delta + j) : hn::Set(d, *delta);
-    const VF p = hn::Exp(d, hn::Sub(hn::LoadU(d, s + j), l));
+    const VF p = ExpNonPositive(hn::Sub(hn::LoadU(d, s + j), l));
     hn::StoreU(hn::Mul(p, hn::Sub(hn::LoadU(d, dp + j), dl)), d, s + j);
     hn::StoreU(p, d, dp + j);
   }

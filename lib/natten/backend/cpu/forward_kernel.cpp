@@ -66,24 +66,24 @@ HWY_NOINLINE void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int
   const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
   ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
             [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
-              ChunkDots(ch, key_rows, a, ldq, kc, ldk, halo_row, e.dim, pp, s);
+              HWY_ALIGN float chunk_max[kMaxBlockRows * kLanes];
+              for (int r = 0; r < rb.rows; ++r) hn::Store(m[r], d, chunk_max + static_cast<std::size_t>(r) * kLanes);
+              ChunkDots(ch, key_rows, a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
               for (int r = 0; r < rb.rows; ++r) {
                 const int n = rows_read[r] * ch.keys;
                 if (n == 0) continue;
                 float* sr = s[r];
-                VF cm = hn::Load(d, sr);
-                for (int i = 1; i < n; ++i) cm = hn::Max(cm, hn::Load(d, sr + static_cast<std::size_t>(i) * kLanes));
-                const VF mn = hn::Max(m[r], cm);
+                const VF mn = hn::Load(d, chunk_max + static_cast<std::size_t>(r) * kLanes);
                 VF sum = hn::Zero(d);
                 for (int i = 0; i < n; ++i) {
                   float* si = sr + static_cast<std::size_t>(i) * kLanes;
-                  const VF p = hn::Exp(d, hn::Sub(hn::Load(d, si), mn));
+                  const VF p = ExpNonPositive(hn::Sub(hn::Load(d, si), mn));
                   hn::Store(p, d, si);
                   sum = hn::Add(sum, p);
                 }
                 const bool fresh = !started[r];
                 started[r] = true;
-                const VF alpha = fresh ? hn::Zero(d) : hn::Exp(d, hn::Sub(m[r], mn));
+                const VF alpha = fresh ? hn::Zero(d) : ExpNonPositive(hn::Sub(m[r], mn));
                 if (fresh) {
                   ZeroRows(o[r], static_cast<std::size_t>(e.dim_v) * kLanes);
                 } else {

@@ -74,7 +74,7 @@ struct BlockKernels {
   template <int kN, int kB>
   static HWY_INLINE void Dots(const BlockChunk& ch, int u0, int u1, int lo, int x0, const float* const* a,
                               std::size_t lda, const float* HWY_RESTRICT b, std::size_t ldb, std::size_t row_floats,
-                              int dim, const LaneIndices& perm, float* const* out) {
+                              int dim, const LaneIndices& perm, float* const* out, float* row_max) {
     const DF d;
     for (int u = u0; u < u1; ++u) {
       const KeyRow& kr = ch.key_row[u];
@@ -95,6 +95,14 @@ struct BlockKernels {
       for (int r = 0; r < kN; ++r) {
         float* o = out[lo + r] + ChunkIndex(ch, kr, lo + r, x0) * kLanes;
         for (int j = 0; j < kB; ++j) hn::Store(acc[r][j], d, o + static_cast<std::size_t>(j) * kLanes);
+      }
+      if (row_max != nullptr) {  // the forward's softmax needs each row's running max
+        for (int r = 0; r < kN; ++r) {
+          float* m = row_max + static_cast<std::size_t>(lo + r) * kLanes;
+          VF v = hn::Load(d, m);
+          for (int j = 0; j < kB; ++j) v = hn::Max(v, acc[r][j]);
+          hn::Store(v, d, m);
+        }
       }
     }
   }
@@ -177,18 +185,19 @@ HWY_INLINE void ForSegments(const KeyRow* kr, int u_begin, int u_end, F&& f) {
 
 // Scores of a chunk: out[r] (per block row, the chunk's vectors in ChunkIndex order) = dots of the
 // rows' columns a[r] (a[r] + c * lda) with the keys' columns b (key row kr at
-// b + kr.row * row_floats, element c at + c * ldb).
+// b + kr.row * row_floats, element c at + c * ldb). With row_max (a vector per block row), also
+// row_max[r] = max(row_max[r], every score of row r).
 HWY_INLINE void ChunkDots(const BlockChunk& ch, int key_rows, const float* const* a, std::size_t lda, const float* b,
                           std::size_t ldb, std::size_t row_floats, int dim, const LaneIndices* perm,
-                          float* const* out) {
+                          float* const* out, float* row_max = nullptr) {
   ForSegments(ch.key_row, 0, key_rows, [&](auto n, int u0, int u1, int lo) {
     constexpr int kN = decltype(n)::value;
     ForBlocks<MaxBlock(kN)>(ch.keys, [&](auto blk, int x0) {
       constexpr int kB = decltype(blk)::value;
       if (perm != nullptr) {
-        BlockKernels<true>::template Dots<kN, kB>(ch, u0, u1, lo, x0, a, lda, b, ldb, row_floats, dim, *perm, out);
+        BlockKernels<true>::template Dots<kN, kB>(ch, u0, u1, lo, x0, a, lda, b, ldb, row_floats, dim, *perm, out, row_max);
       } else {
-        BlockKernels<false>::template Dots<kN, kB>(ch, u0, u1, lo, x0, a, lda, b, ldb, row_floats, dim, LaneIndices(), out);
+        BlockKernels<false>::template Dots<kN, kB>(ch, u0, u1, lo, x0, a, lda, b, ldb, row_floats, dim, LaneIndices(), out, row_max);
       }
     });
   });
