@@ -12,6 +12,7 @@
 #include <hwy/highway.h>
 
 #include "natten/backend/cpu/kernels.hpp"
+#include "natten/backend/cpu/prefetch.hpp"
 #include "natten/backend/cpu/simd-inl.h"
 #include "natten/backend/cpu/row_kernels-inl.h"
 #include "natten/backend/cpu/tile_io-inl.h"
@@ -27,7 +28,7 @@ enum Slot {
   kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
   kPairOther, kPairSlot, kSegments, kRuns, kZero,
   kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kBlocks, kVecProb, kVecGrad, kVecAccA, kVecAccB,
-  kTileStats, kNeeded
+  kTileStats, kNeeded, kTileTokens, kHaloTokens
 };
 
 // Keys per block row and chunk of a vector run (P and dS: this many vectors each).
@@ -299,6 +300,8 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   float* tlse = nullptr;
   RunScratch rs{};
   UnitBlocks blocks;
+  int* tile_tokens = nullptr;
+  int* halo_tokens = nullptr;
   if (split.runs > 0) {
     kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
@@ -306,6 +309,10 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
     doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
     tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
     rs = MakeRunScratch(e, ws);
+    tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
+    halo_tokens = ws.ints(kHaloTokens, static_cast<std::size_t>(halo));
+    BoxTokens(e, u, tile_box(u), tile_tokens);
+    BoxTokens(e, u, halo_box(u), halo_tokens);
     blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
   }
@@ -333,8 +340,19 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
         LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
         LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
         LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
+        RowPrefetcher next;  // the next head's rows, while this one computes
+        if (h + 1 < e.heads_q) {
+          next.add<T>(A.query, e.tokens, b, e.heads_q, h + 1, e.dim, tile_tokens, tile);
+          next.add<T>(A.d_output, e.tokens, b, e.heads_q, h + 1, e.dim_v, tile_tokens, tile);
+          if (gh + 1 == e.group()) {
+            next.add<T>(A.key, e.tokens, b, e.heads_kv, kvh + 1, e.dim, halo_tokens, halo);
+            next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, halo_tokens, halo);
+          }
+        }
+        next.plan(blocks.count * split.runs);
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
+            next.step();
             QueryBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, doc, ldq, kc, vc,
                           ldk, tlse, tlse + ldq, rs);
           }
@@ -410,12 +428,18 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   float* doc = nullptr;
   RunScratch rs{};
   UnitBlocks blocks;
+  int* tile_tokens = nullptr;
+  int* halo_tokens = nullptr;
   if (split.runs > 0) {
     kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
     vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
     qc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldh);
     doc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldh);
     rs = MakeRunScratch(e, ws);
+    tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
+    halo_tokens = ws.ints(kHaloTokens, hrows);
+    BoxTokens(e, u, tile_box(u), tile_tokens);
+    BoxTokens(e, u, halo_box(u), halo_tokens);
     blocks = build_unit_blocks(u, TileSide::keys, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::keys, split.rows, kBlockRows)));
   }
@@ -442,8 +466,19 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
       if (split.runs > 0) {
         LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
         LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
+        RowPrefetcher next;  // the next head's rows, while this one computes
+        if (h + 1 < e.heads_q) {
+          next.add<T>(A.query, e.tokens, b, e.heads_q, h + 1, e.dim, halo_tokens, halo);
+          next.add<T>(A.d_output, e.tokens, b, e.heads_q, h + 1, e.dim_v, halo_tokens, halo);
+          if (gh + 1 == e.group()) {
+            next.add<T>(A.key, e.tokens, b, e.heads_kv, kvh + 1, e.dim, tile_tokens, tile);
+            next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, tile_tokens, tile);
+          }
+        }
+        next.plan(blocks.count * split.runs);
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
+            next.step();
             KeyBlock(e, u, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
                      delh, rs, dkbuf, dp, dvbuf, dvp);
           }

@@ -180,8 +180,8 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
     qc = ws.floats(kQueryCols, static_cast<std::size_t>(e.dim) * ldq);
     tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
     halo_tokens = ws.ints(kHaloTokens, static_cast<std::size_t>(halo));
-    ForEachToken(e, u, tile_box(u), [&](int r, std::int64_t token) { tile_tokens[r] = static_cast<int>(token); });
-    ForEachToken(e, u, halo_box(u), [&](int r, std::int64_t token) { halo_tokens[r] = static_cast<int>(token); });
+    BoxTokens(e, u, tile_box(u), tile_tokens);
+    BoxTokens(e, u, halo_box(u), halo_tokens);
     blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
     vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kBlockRows) * kVecKeys * kLanes);

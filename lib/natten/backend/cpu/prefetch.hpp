@@ -16,7 +16,7 @@ namespace natten::cpu {
 
 class RowPrefetcher {
  public:
-  static constexpr int kMaxParts = 3;
+  static constexpr int kMaxParts = 4;
 
   // Rows of head `head` of a heads-last tensor at the tokens list[0, count) of batch `batch`.
   template <typename T>

@@ -40,6 +40,11 @@ HWY_INLINE void ForEachToken(const Extents& e, const UnitGeom& u, const Box& box
   }
 }
 
+// Token index of each of the box's positions (row-major), e.g. for RowPrefetcher.
+HWY_INLINE void BoxTokens(const Extents& e, const UnitGeom& u, const Box& box, int* out) {
+  ForEachToken(e, u, box, [&](int r, std::int64_t token) { out[r] = static_cast<int>(token); });
+}
+
 // Rows of head `head` of a [B, tokens, heads, dim] tensor at the box's positions, times `mul`,
 // into dst (one row of padded(dim) floats per position); only the rows r with needed[r] != 0 when
 // `needed` is given (the others are left as they are).
