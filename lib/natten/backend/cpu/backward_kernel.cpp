@@ -88,7 +88,10 @@ constexpr int kMinVectorWindow = 16;
 
 inline TileSplit SplitTile(const UnitGeom& u, TileSide side, bool vectors, Workspace& ws) {
   vectors = vectors && max_window_size(u, side) >= kMinVectorWindow;
+  // Masked runs on the key side: inverse windows change size near borders (K=7, 64 columns: 14
+  // columns), which would otherwise all take the general path.
   return split_tile(u, side, vectors, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
+                    side == TileSide::keys,
                     reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
                     ws.ints(kGeneral, static_cast<std::size_t>(u.tile_size())));
 }
@@ -155,19 +158,32 @@ HWY_INLINE void RowProbAndGrad(float* s, float* dp, int n, VF lse, VF delta) {
 
 // The key pass's step: there the lanes are keys, and each (key row, x) is a query of the halo whose
 // lse and delta come from the halo's per-position scalars at the run's shifted (permuted) offset.
-template <bool kPerm>
+// Masked runs (LaneRun::masked) zero P and dS where step t = t0 + x is outside a lane's window
+// [lo, hi) (lo, hi, t0: per-lane vectors and the chunk's first step).
+struct StepMask {
+  VF lo, hi;
+  int t0;
+};
+template <bool kPerm, bool kMask>
 HWY_INLINE void ChunkProbAndGradT(const BlockChunk& ch, int key_rows, const float* lse, const float* delta,
-                                  std::size_t halo_row, const LaneIndices& perm, float* const* s, float* const* dp) {
+                                  std::size_t halo_row, const LaneIndices& perm, const StepMask& mask, float* const* s,
+                                  float* const* dp) {
   const DF d;
   for (int u = 0; u < key_rows; ++u) {
     const KeyRow& kr = ch.key_row[u];
-    const std::size_t at = static_cast<std::size_t>(kr.row) * halo_row + static_cast<std::size_t>(ch.lane0);
+    const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(kr.row) * static_cast<std::ptrdiff_t>(halo_row) + ch.lane0;
     for (int x = 0; x < ch.keys; ++x) {
       const VF l = ShiftedLoad<kPerm>(lse + at + x, perm);
       const VF dl = ShiftedLoad<kPerm>(delta + at + x, perm);
+      auto valid = hn::Eq(l, l);
+      if constexpr (kMask) {
+        const VF t = hn::Set(d, static_cast<float>(mask.t0 + x));
+        valid = hn::And(hn::Ge(t, mask.lo), hn::Lt(t, mask.hi));
+      }
       for (int r = kr.lo; r < kr.hi; ++r) {
         const std::size_t i = ChunkIndex(ch, kr, r, x) * kLanes;
-        const VF p = ExpNonPositive(hn::Sub(hn::Load(d, s[r] + i), l));
+        VF p = ExpNonPositive(hn::Sub(hn::Load(d, s[r] + i), l));
+        if constexpr (kMask) p = hn::IfThenElseZero(valid, p);
         hn::Store(p, d, s[r] + i);
         hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, dp[r] + i), dl)), d, dp[r] + i);
       }
@@ -228,8 +244,22 @@ inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, co
   const LaneIndices perm = lane_indices(run.lane_of);
   const int la = lane_axis(u);
   const int row_length = u.tile_extent(la);
+  // The lane-0 window along the lane axis (halo-relative start, steps); masked runs span the union.
   const NattenRange wx = innermost_window(u, TileSide::keys, run.begin);
-  if (wx.end <= wx.start) return;
+  const int lane0 = run.masked ? u.ax[la].begin + run.begin + run.first - u.ax[la].halo_begin
+                               : wx.start - u.ax[la].halo_begin;
+  const int steps = run.masked ? run.steps : wx.end - wx.start;
+  if (steps <= 0) return;
+  StepMask mask{hn::Zero(d), hn::Zero(d), 0};
+  if (run.masked) {
+    HWY_ALIGN float lo[kLanes], hi[kLanes];
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      lo[l] = static_cast<float>(run.lo[l]);
+      hi[l] = static_cast<float>(run.hi[l]);
+    }
+    mask.lo = hn::Load(d, lo);
+    mask.hi = hn::Load(d, hi);
+  }
   const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
   const float* k[kMaxBlockRows] = {};
   const float* v[kMaxBlockRows] = {};
@@ -241,15 +271,19 @@ inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, co
   }
   ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
   ZeroBlockAcc(rs.acc_b, rb.rows, e.dim_v);
-  ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
+  ForChunks(rb, kr, lane0, steps, kVecKeys,
             [&](const BlockChunk& ch, int key_rows, const int*) {
               const LaneIndices* pp = run.shifted ? nullptr : &perm;
               ChunkDots(ch, key_rows, k, ldt, qc, ldh, halo_row, e.dim, pp, rs.prob);
               ChunkDots(ch, key_rows, v, ldt, doc, ldh, halo_row, e.dim_v, pp, rs.grad);
-              if (run.shifted) {
-                ChunkProbAndGradT<false>(ch, key_rows, lseh, delh, halo_row, perm, rs.prob, rs.grad);
+              StepMask m = mask;
+              m.t0 = ch.lane0 - lane0;
+              if (run.masked) {
+                ChunkProbAndGradT<false, true>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
+              } else if (run.shifted) {
+                ChunkProbAndGradT<false, false>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
               } else {
-                ChunkProbAndGradT<true>(ch, key_rows, lseh, delh, halo_row, perm, rs.prob, rs.grad);
+                ChunkProbAndGradT<true, false>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
               }
               ChunkAccumulate(ch, key_rows, rs.prob, doc, ldh, halo_row, e.dim_v, pp, rs.acc_b);
               ChunkAccumulate(ch, key_rows, rs.grad, qc, ldh, halo_row, e.dim, pp, rs.acc_a);
@@ -391,6 +425,25 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   }
 }
 
+// Floats a key tile's masked runs read before the first and past the last halo row (their steps
+// start before a lane's own window; values read there are masked out, but must be finite memory).
+struct MaskedPads {
+  std::size_t before = 0, after = 0;
+};
+inline MaskedPads MaskedRunPads(const UnitGeom& u, const TileSplit& split) {
+  const int la = lane_axis(u);
+  const int row = u.halo_extent(la);
+  int lo = 0, hi = row;
+  for (int i = 0; i < split.runs; ++i) {
+    const LaneRun& run = split.run[i];
+    if (!run.masked) continue;
+    const int start = u.ax[la].begin + run.begin + run.first - u.ax[la].halo_begin;
+    lo = std::min(lo, start);
+    hi = std::max(hi, start + run.steps + static_cast<int>(kLanes));
+  }
+  return {static_cast<std::size_t>(-lo), static_cast<std::size_t>(hi - row)};
+}
+
 template <typename T>
 void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
   const Extents& e = A.e;
@@ -404,13 +457,18 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   const int general = split.general;
   const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, split, ws);
 
-  // The queries attending this tile's keys (one query head at a time), and the tile's keys.
-  const std::size_t ldh = column_stride(hrows);
+  // The queries attending this tile's keys (one query head at a time), and the tile's keys. The
+  // halo's columns (and lse, delta) get room before and after for masked runs' loads.
+  const MaskedPads pads = MaskedRunPads(u, split);
+  const std::size_t ldh = column_stride(hrows + pads.after);
+  const std::size_t front = (pads.before + kLanes - 1) / kLanes * kLanes;
   const std::size_t ldt = column_stride(static_cast<std::size_t>(tile));
   float* qh = ws.floats(kHaloA, hrows * dp);
   float* doh = ws.floats(kHaloB, hrows * dvp);
-  float* lseh = ws.floats(kHaloLse, ldh);
-  float* delh = ws.floats(kHaloDelta, ldh);
+  float* lseh = ws.floats(kHaloLse, front + ldh) + front;
+  float* delh = ws.floats(kHaloDelta, front + ldh) + front;
+  ZeroRows(lseh - front, front);
+  ZeroRows(delh - front, front);
   float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
   float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
   float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);  // every tile entry
@@ -433,8 +491,10 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   if (split.runs > 0) {
     kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
     vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
-    qc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldh);
-    doc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldh);
+    qc = ws.floats(kColA, front + static_cast<std::size_t>(e.dim) * ldh) + front;
+    doc = ws.floats(kColB, front + static_cast<std::size_t>(e.dim_v) * ldh) + front;
+    ZeroRows(qc - front, front);
+    ZeroRows(doc - front, front);
     rs = MakeRunScratch(e, ws);
     tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
     halo_tokens = ws.ints(kHaloTokens, hrows);

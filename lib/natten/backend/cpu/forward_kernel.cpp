@@ -125,7 +125,7 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   // Which queries run as vectors across positions (shifted windows along the innermost axis) and
   // which take the general path (borders, stride, additional KV: every query attends those).
   const TileSplit split =
-      split_tile(u, TileSide::queries, extra == 0, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
+      split_tile(u, TileSide::queries, extra == 0, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4), false,
                  reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
                  ws.ints(kGeneral, static_cast<std::size_t>(tile)));
   const int general = split.general;

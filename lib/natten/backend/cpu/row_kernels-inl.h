@@ -63,6 +63,12 @@ struct BlockChunk {
   int base[kMaxBlockRows];  // per block row: its window slot of the chunk's first key row it reads
 };
 
+// Offset of key row kr's step 0 in the key-side columns (signed: masked runs may start before
+// a row, reading the previous row's tail or the buffer's front padding, see KeyUnitT).
+HWY_INLINE std::ptrdiff_t KeyRowOffset(const BlockChunk& ch, const KeyRow& kr, std::size_t row_floats) {
+  return static_cast<std::ptrdiff_t>(kr.row) * static_cast<std::ptrdiff_t>(row_floats) + ch.lane0;
+}
+
 // Vector index (in a row's chunk buffer) of key x of key row kr for block row r.
 HWY_INLINE std::size_t ChunkIndex(const BlockChunk& ch, const KeyRow& kr, int r, int x) {
   return static_cast<std::size_t>((kr.slot[r] - ch.base[r]) * ch.keys + x);
@@ -78,7 +84,7 @@ struct BlockKernels {
     const DF d;
     for (int u = u0; u < u1; ++u) {
       const KeyRow& kr = ch.key_row[u];
-      const float* bp = b + static_cast<std::size_t>(kr.row) * row_floats + ch.lane0 + x0;
+      const float* bp = b + KeyRowOffset(ch, kr, row_floats) + x0;
       VF acc[kN][kB];
       for (int r = 0; r < kN; ++r) {
         for (int j = 0; j < kB; ++j) acc[r][j] = hn::Zero(d);
@@ -119,7 +125,7 @@ struct BlockKernels {
     }
     for (int u = u0; u < u1; ++u) {
       const KeyRow& kr = ch.key_row[u];
-      const float* bp = b + static_cast<std::size_t>(kr.row) * row_floats + ch.lane0 + static_cast<std::size_t>(c0) * ldb;
+      const float* bp = b + KeyRowOffset(ch, kr, row_floats) + static_cast<std::ptrdiff_t>(c0) * static_cast<std::ptrdiff_t>(ldb);
       const float* wr[kN];
       for (int r = 0; r < kN; ++r) wr[r] = w[lo + r] + ChunkIndex(ch, kr, lo + r, 0) * kLanes;
       for (int x = 0; x < ch.keys; ++x) {

@@ -14,6 +14,8 @@
 #include <array>
 #include <type_traits>
 
+#include <hwy/cache_control.h>
+
 #include "natten/backend/cpu/kernel_args.hpp"
 #include "natten/backend/cpu/simd-inl.h"
 #include "natten/backend/cpu/windows.hpp"
@@ -94,22 +96,34 @@ HWY_INLINE void TransposeBlock(VF* v) {
 #endif
 }
 
-// Rows rows[0, kLanes) (dim elements each, times mul) into columns r0 .. r0 + kLanes of dst.
+// Rows first + i * step, i < kLanes (dim elements each, times mul; rows past `count` repeat row
+// count - 1) into columns r0 .. r0 + kLanes of dst. Addresses are computed, not read from a
+// pointer table: a table of 16 pointers does not fit the registers next to 16 vectors, and its
+// spills cost more than the transposes (measured).
 template <typename T>
-HWY_INLINE void RowsToColumns(const T* const* rows, int dim, float mul, float* HWY_RESTRICT dst, std::size_t ld,
-                              std::size_t r0) {
+HWY_INLINE void RowsToColumns(const T* first, std::int64_t step, std::int64_t count, int dim, float mul,
+                              float* HWY_RESTRICT dst, std::size_t ld, std::size_t r0) {
   const DF d;
   const VF m = hn::Set(d, mul);
   const std::size_t n = static_cast<std::size_t>(dim);
+  const auto row = [&](std::size_t i) {
+    return first + std::min<std::int64_t>(static_cast<std::int64_t>(i), count - 1) * step;
+  };
   std::size_t c0 = 0;
   for (; c0 + kLanes <= n; c0 += kLanes) {
     VF v[kLanes];
-    for (std::size_t i = 0; i < kLanes; ++i) v[i] = hn::Mul(LoadAsFloat(rows[i] + c0), m);
+    if (count >= static_cast<std::int64_t>(kLanes)) {
+      for (std::size_t i = 0; i < kLanes; ++i) {
+        v[i] = hn::Mul(LoadAsFloat(first + static_cast<std::int64_t>(i) * step + static_cast<std::int64_t>(c0)), m);
+      }
+    } else {
+      for (std::size_t i = 0; i < kLanes; ++i) v[i] = hn::Mul(LoadAsFloat(row(i) + c0), m);
+    }
     TransposeBlock(v);
     for (std::size_t j = 0; j < kLanes; ++j) hn::StoreU(v[j], d, dst + (c0 + j) * ld + r0);
   }
   for (; c0 < n; ++c0) {
-    for (std::size_t i = 0; i < kLanes; ++i) dst[c0 * ld + r0 + i] = mul * to_float(rows[i][c0]);
+    for (std::size_t i = 0; i < kLanes; ++i) dst[c0 * ld + r0 + i] = mul * to_float(row(i)[c0]);
   }
 }
 
@@ -128,7 +142,7 @@ inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {
 // apart), kLanes positions per register transpose; a line's last block may spill into the next
 // line's first columns, which that line then overwrites (the last line's spill lands in padding).
 template <typename T>
-HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
+HWY_NOINLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
                                std::int64_t batch, int head, int heads, int dim, float mul, float* dst, std::size_t ld) {
   const T* src = static_cast<const T*>(tensor);
   const int la = lane_axis(u);
@@ -136,17 +150,20 @@ HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitG
   const std::int64_t step = lane_token_step(e, u) * heads * dim;  // elements between lane positions
   Box lines = box;
   lines[static_cast<std::size_t>(la)].end = lines[static_cast<std::size_t>(la)].start + 1;
-  const T* block[kLanes];
   std::size_t r0 = 0;
   for (int i0 = lines[0].start; i0 < lines[0].end; ++i0) {
     for (int i1 = lines[1].start; i1 < lines[1].end; ++i1) {
       for (int i2 = lines[2].start; i2 < lines[2].end; ++i2) {
         const T* first = src + ((batch * e.tokens + token_of(e, u, i0, i1, i2)) * heads + head) * dim;
         for (int x0 = 0; x0 < width; x0 += static_cast<int>(kLanes)) {
-          for (std::size_t i = 0; i < kLanes; ++i) {  // past the line's end: repeat its last position
-            block[i] = first + std::min<std::int64_t>(x0 + static_cast<std::int64_t>(i), width - 1) * step;
+          // Two blocks ahead, this head's pieces of strided token rows (not a pattern the hardware
+          // prefetchers follow).
+          const int ahead = x0 + 2 * static_cast<int>(kLanes);
+          for (int x = ahead; x < std::min(width, ahead + static_cast<int>(kLanes)); ++x) {
+            const char* bytes = reinterpret_cast<const char*>(first + x * step);
+            for (std::size_t i = 0; i < static_cast<std::size_t>(dim) * sizeof(T); i += 64) hwy::Prefetch(bytes + i);
           }
-          RowsToColumns(block, dim, mul, dst, ld, r0 + static_cast<std::size_t>(x0));
+          RowsToColumns(first + x0 * step, step, width - x0, dim, mul, dst, ld, r0 + static_cast<std::size_t>(x0));
         }
         r0 += static_cast<std::size_t>(width);
       }

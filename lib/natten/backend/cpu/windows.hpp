@@ -4,6 +4,7 @@
 // row-major order. The window of a tile position is a sub-box of it, produced here row by row.
 #pragma once
 
+#include <algorithm>
 #include <array>
 
 #include "natten/backend/cpu/tiling.hpp"
@@ -130,6 +131,12 @@ struct LaneRun {
   int lanes;  // positions in the run (1 <= lanes <= width)
   bool shifted;                 // lane l's window is lane 0's shifted by l (no permutation)
   int lane_of[kMaxRunLanes];    // else lane l reads lane lane_of[l] of the lane-0-shifted vector
+  // Masked runs (windows of different sizes along the lanes, e.g. inverse windows at borders):
+  // step t in [0, steps) reads position (lane's own) + first + t, a pure shift; it is in lane l's
+  // window where lo[l] <= t < hi[l], and masked out elsewhere.
+  bool masked;
+  int first, steps;
+  int lo[kMaxRunLanes], hi[kMaxRunLanes];
 };
 
 // (Inverse) window along the lane axis of tile-local position i2.
@@ -139,6 +146,32 @@ inline NattenRange innermost_window(const UnitGeom& u, TileSide side, int i2) {
                                    : natten_inverse_window(g.axis, g.group_length, g.begin + i2);
 }
 
+// A masked run of `lanes` positions from tile-local j (see LaneRun); false when the union of the
+// lanes' shifted windows would be more than twice the largest window (then masking wastes more
+// than it saves).
+inline bool masked_run(const UnitGeom& u, TileSide side, int j, int lanes, LaneRun& run) {
+  int first = 0, last = 0, largest = 0;
+  for (int l = 0; l < lanes; ++l) {
+    const NattenRange w = innermost_window(u, side, j + l);
+    const int pos = u.ax[lane_axis(u)].begin + j + l;
+    first = l == 0 ? w.start - pos : std::min(first, w.start - pos);
+    last = l == 0 ? w.end - pos : std::max(last, w.end - pos);
+    largest = std::max(largest, w.end - w.start);
+  }
+  if (largest == 0 || last - first > 2 * largest) return false;
+  run = LaneRun{j, lanes, true, {}, true, first, last - first, {}, {}};
+  for (int l = 0; l < kMaxRunLanes; ++l) {
+    run.lane_of[l] = l;
+    if (l < lanes) {
+      const NattenRange w = innermost_window(u, side, j + l);
+      const int pos = u.ax[lane_axis(u)].begin + j + l;
+      run.lo[l] = w.start - pos - first;
+      run.hi[l] = w.end - pos - first;
+    }
+  }
+  return true;
+}
+
 // Splits the lane-axis tile positions into vector runs and the positions left to the general path.
 // A run is up to `width` consecutive positions whose windows along the lane axis have one size and
 // starts within `width` of lane 0's: lane l's keys are then lane 0's keys shifted by
@@ -146,13 +179,13 @@ inline NattenRange innermost_window(const UnitGeom& u, TileSide side, int i2) {
 // the interior; at borders and with stride, several lanes share a window). Depends on the unit
 // only (never on threads). Returns the number of runs; `general` gets the other positions and
 // *general_count their number.
-inline int split_lane_runs(const UnitGeom& u, TileSide side, int width, int min_lanes, LaneRun* runs, int* general,
-                           int* general_count) {
+inline int split_lane_runs(const UnitGeom& u, TileSide side, int width, int min_lanes, bool masked, LaneRun* runs,
+                           int* general, int* general_count) {
   const int t2 = u.tile_extent(lane_axis(u));
   int nr = 0, ng = 0;
   for (int j = 0; j < t2;) {
     const NattenRange w0 = innermost_window(u, side, j);
-    LaneRun run{j, 1, true, {}};
+    LaneRun run{j, 1, true, {}, false, 0, 0, {}, {}};
     run.lane_of[0] = 0;
     while (run.lanes < width && j + run.lanes < t2) {
       const NattenRange w = innermost_window(u, side, j + run.lanes);
@@ -163,7 +196,10 @@ inline int split_lane_runs(const UnitGeom& u, TileSide side, int width, int min_
       ++run.lanes;
     }
     for (int l = run.lanes; l < kMaxRunLanes; ++l) run.lane_of[l] = l < width ? l : 0;
-    if (run.lanes >= min_lanes && w0.end > w0.start) {
+    if (masked && run.lanes < width && j + run.lanes < t2 && masked_run(u, side, j, std::min(width, t2 - j), run)) {
+      runs[nr++] = run;
+      j += run.lanes;
+    } else if (run.lanes >= min_lanes && w0.end > w0.start) {
       runs[nr++] = run;
       j += run.lanes;
     } else {
@@ -186,9 +222,9 @@ struct TileSplit {
 };
 
 // run_buf: room for the innermost extent; entry_buf: room for the tile size. Vector runs only when
-// `vectors` (e.g. no additional KV).
-inline TileSplit split_tile(const UnitGeom& u, TileSide side, bool vectors, int width, int min_lanes, LaneRun* run_buf,
-                            int* entry_buf) {
+// `vectors` (e.g. no additional KV); masked runs too when `masked`.
+inline TileSplit split_tile(const UnitGeom& u, TileSide side, bool vectors, int width, int min_lanes, bool masked,
+                            LaneRun* run_buf, int* entry_buf) {
   TileSplit t;
   t.row_length = u.tile_extent(lane_axis(u));
   t.rows = static_cast<int>(u.tile_size()) / t.row_length;
@@ -196,7 +232,7 @@ inline TileSplit split_tile(const UnitGeom& u, TileSide side, bool vectors, int 
   t.entries = entry_buf;
   int per_row = t.row_length;
   if (vectors) {
-    t.runs = split_lane_runs(u, side, width, min_lanes, run_buf, entry_buf, &per_row);
+    t.runs = split_lane_runs(u, side, width, min_lanes, masked, run_buf, entry_buf, &per_row);
   } else {
     for (int j = 0; j < t.row_length; ++j) entry_buf[j] = j;
   }
