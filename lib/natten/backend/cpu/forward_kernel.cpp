@@ -40,7 +40,7 @@ constexpr int kVecKeys = 192;
 // whose windows along the lane axis are one interval shifted by a position per lane (permuted
 // at borders). Online softmax per lane over the block's chunks; writes output and lse.
 template <typename T>
-HWY_NOINLINE void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb, const KeyRow* kr,
+void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb, const KeyRow* kr,
                   const LaneRun& run, const float* qc, std::size_t ldq, const float* kc, const float* vc,
                   std::size_t ldk, float* sc, float* oc) {
   const Extents& e = A.e;

@@ -142,7 +142,7 @@ inline std::int64_t lane_token_step(const Extents& e, const UnitGeom& u) {
 // apart), kLanes positions per register transpose; a line's last block may spill into the next
 // line's first columns, which that line then overwrites (the last line's spill lands in padding).
 template <typename T>
-HWY_NOINLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
+HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitGeom& u, const Box& box,
                                std::int64_t batch, int head, int heads, int dim, float mul, float* dst, std::size_t ld) {
   const T* src = static_cast<const T*>(tensor);
   const int la = lane_axis(u);
