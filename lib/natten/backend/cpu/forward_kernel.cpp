@@ -42,7 +42,8 @@ constexpr int kVecKeys = 192;
 template <typename T>
 void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb, const KeyRow* kr,
                   const LaneRun& run, const float* qc, std::size_t ldq, const float* kc, const float* vc,
-                  std::size_t ldk, float* sc, float* oc) {
+                  std::size_t ldk, float* sc, float* oc, RowPrefetcher& next) {
+  (void)next;  // GCC 12 reports it unused on the scalar target although the chunk lambda uses it
   const Extents& e = A.e;
   const DF d;
   const LaneIndices perm = lane_indices(run.lane_of);
@@ -68,8 +69,8 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
             [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
               HWY_ALIGN float chunk_max[kMaxBlockRows * kLanes];
               for (int r = 0; r < rb.rows; ++r) hn::Store(m[r], d, chunk_max + static_cast<std::size_t>(r) * kLanes);
-              ChunkDots(ch, key_rows, a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
-              for (int r = 0; r < rb.rows; ++r) {
+                ChunkDots(ch, key_rows, a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
+                for (int r = 0; r < rb.rows; ++r) {
                 const int n = rows_read[r] * ch.keys;
                 if (n == 0) continue;
                 float* sr = s[r];
@@ -95,7 +96,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
                 l[r] = hn::MulAdd(l[r], alpha, sum);
                 m[r] = mn;
               }
-              ChunkAccumulate(ch, key_rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
+                ChunkAccumulate(ch, key_rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
             });
   const std::int64_t row_step = lane_token_step(e, u) * e.heads_q;
   for (int r = 0; r < rb.rows; ++r) {
@@ -224,12 +225,11 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
             next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, halo_tokens, halo);
           }
         }
-        next.plan(blocks.count * nruns);
+        next.plan(3 * blocks.count * nruns);  // three steps per block and run, between its kernels
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < nruns; ++i) {
-            next.step();
             ForwardBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, ldq, kc, vc, ldk,
-                            vec_scores, vec_out);
+                            vec_scores, vec_out, next);
           }
         }
       }
