@@ -223,7 +223,7 @@ void QueryBlock(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h,
                 RowProbAndGrad(rs.prob[r], rs.grad[r], rows_read[r] * ch.keys, hn::LoadU(d, tlse + entry[r]),
                                hn::LoadU(d, tdelta + entry[r]));
               }
-              ChunkAccumulate(ch, key_rows, rs.grad, kc, ldk, halo_row, e.dim, pp, rs.acc_a);
+              ChunkAccumulate(ch, key_rows, rb.rows, rs.grad, kc, ldk, halo_row, e.dim, pp, rs.acc_a);
             });
   HWY_ALIGN float scale[kLanes];
   hn::Store(hn::Set(d, e.scale), d, scale);
@@ -285,8 +285,8 @@ inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, co
               } else {
                 ChunkProbAndGradT<true, false>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
               }
-              ChunkAccumulate(ch, key_rows, rs.prob, doc, ldh, halo_row, e.dim_v, pp, rs.acc_b);
-              ChunkAccumulate(ch, key_rows, rs.grad, qc, ldh, halo_row, e.dim, pp, rs.acc_a);
+              ChunkAccumulate(ch, key_rows, rb.rows, rs.prob, doc, ldh, halo_row, e.dim_v, pp, rs.acc_b);
+              ChunkAccumulate(ch, key_rows, rb.rows, rs.grad, qc, ldh, halo_row, e.dim, pp, rs.acc_a);
             });
   HWY_ALIGN float one[kLanes];
   hn::Store(hn::Set(d, 1.0f), d, one);

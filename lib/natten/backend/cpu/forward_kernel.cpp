@@ -96,7 +96,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
                 l[r] = hn::MulAdd(l[r], alpha, sum);
                 m[r] = mn;
               }
-                ChunkAccumulate(ch, key_rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
+                ChunkAccumulate(ch, key_rows, rb.rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
             });
   const std::int64_t row_step = lane_token_step(e, u) * e.heads_q;
   for (int r = 0; r < rb.rows; ++r) {

@@ -74,6 +74,33 @@ HWY_INLINE std::size_t ChunkIndex(const BlockChunk& ch, const KeyRow& kr, int r,
   return static_cast<std::size_t>((kr.slot[r] - ch.base[r]) * ch.keys + x);
 }
 
+// Calls f(std::integral_constant<int, lo>, std::integral_constant<int, n>) for a key row's reader
+// rows [lo, lo + n) of a block (lo + n <= kBlockRows).
+template <class F>
+HWY_INLINE void WithReaders(int lo, int n, F&& f) {
+  static_assert(kBlockRows <= 3, "reader sets are spelled out for blocks of up to 3 rows");
+  using std::integral_constant;
+  switch (lo * 4 + n) {
+    case 1: f(integral_constant<int, 0>(), integral_constant<int, 1>()); break;
+    case 2:
+      if constexpr (kBlockRows >= 2) f(integral_constant<int, 0>(), integral_constant<int, 2>());
+      break;
+    case 3:
+      if constexpr (kBlockRows >= 3) f(integral_constant<int, 0>(), integral_constant<int, 3>());
+      break;
+    case 5:
+      if constexpr (kBlockRows >= 2) f(integral_constant<int, 1>(), integral_constant<int, 1>());
+      break;
+    case 6:
+      if constexpr (kBlockRows >= 3) f(integral_constant<int, 1>(), integral_constant<int, 2>());
+      break;
+    case 9:
+      if constexpr (kBlockRows >= 3) f(integral_constant<int, 2>(), integral_constant<int, 1>());
+      break;
+    default: break;
+  }
+}
+
 template <bool kPerm>
 struct BlockKernels {
   // Scores of keys [x0, x0 + kB) of key rows [u0, u1) (all read by rows lo .. lo + kN).
@@ -113,32 +140,40 @@ struct BlockKernels {
     }
   }
 
-  // acc[r][c] += sum over keys of w[r][key] * b[c][key], channels [c0, c0 + kB), key rows [u0, u1).
-  template <int kN, int kB>
-  static HWY_INLINE void Accumulate(const BlockChunk& ch, int u0, int u1, int lo, int c0, const float* const* w,
+  // acc[r][c] += sum over keys of w[r][key] * b[c][key], channels [c0, c0 + kB), every key row of
+  // the chunk. The accumulators of all block rows stay in registers across key rows (each key row
+  // updates those of its rows [lo, hi), a compile-time set per branch): reloading them per run of
+  // key rows with one reader pattern cost as much as the FMAs when key rows are short (3D, K=3).
+  template <int kB>
+  static HWY_INLINE void Accumulate(const BlockChunk& ch, int key_rows, int rows, int c0, const float* const* w,
                                     const float* HWY_RESTRICT b, std::size_t ldb, std::size_t row_floats,
                                     const LaneIndices& perm, float* const* acc) {
     const DF d;
-    VF t[kN][kB];
-    for (int r = 0; r < kN; ++r) {
-      for (int j = 0; j < kB; ++j) t[r][j] = hn::Load(d, acc[lo + r] + static_cast<std::size_t>(c0 + j) * kLanes);
-    }
-    for (int u = u0; u < u1; ++u) {
-      const KeyRow& kr = ch.key_row[u];
-      const float* bp = b + KeyRowOffset(ch, kr, row_floats) + static_cast<std::ptrdiff_t>(c0) * static_cast<std::ptrdiff_t>(ldb);
-      const float* wr[kN];
-      for (int r = 0; r < kN; ++r) wr[r] = w[lo + r] + ChunkIndex(ch, kr, lo + r, 0) * kLanes;
-      for (int x = 0; x < ch.keys; ++x) {
-        VF wv[kN];
-        for (int r = 0; r < kN; ++r) wv[r] = hn::Load(d, wr[r] + static_cast<std::size_t>(x) * kLanes);
-        for (int j = 0; j < kB; ++j) {
-          const VF bv = Pinned(ShiftedLoad<kPerm>(bp + static_cast<std::size_t>(j) * ldb + x, perm));
-          for (int r = 0; r < kN; ++r) t[r][j] = hn::MulAdd(wv[r], bv, t[r][j]);
-        }
+    VF t[kBlockRows][kB];
+    for (int r = 0; r < kBlockRows; ++r) {
+      for (int j = 0; j < kB; ++j) {
+        t[r][j] = r < rows ? hn::Load(d, acc[r] + static_cast<std::size_t>(c0 + j) * kLanes) : hn::Zero(d);
       }
     }
-    for (int r = 0; r < kN; ++r) {
-      for (int j = 0; j < kB; ++j) hn::Store(t[r][j], d, acc[lo + r] + static_cast<std::size_t>(c0 + j) * kLanes);
+    for (int u = 0; u < key_rows; ++u) {
+      const KeyRow& kr = ch.key_row[u];
+      const float* bp = b + KeyRowOffset(ch, kr, row_floats) + static_cast<std::ptrdiff_t>(c0) * static_cast<std::ptrdiff_t>(ldb);
+      WithReaders(kr.lo, kr.hi - kr.lo, [&](auto lo_c, auto n_c) {
+        constexpr int kLo = decltype(lo_c)::value, kN = decltype(n_c)::value;
+        const float* wr[kN];
+        for (int r = 0; r < kN; ++r) wr[r] = w[kLo + r] + ChunkIndex(ch, kr, kLo + r, 0) * kLanes;
+        for (int x = 0; x < ch.keys; ++x) {
+          VF wv[kN];
+          for (int r = 0; r < kN; ++r) wv[r] = hn::Load(d, wr[r] + static_cast<std::size_t>(x) * kLanes);
+          for (int j = 0; j < kB; ++j) {
+            const VF bv = Pinned(ShiftedLoad<kPerm>(bp + static_cast<std::size_t>(j) * ldb + x, perm));
+            for (int r = 0; r < kN; ++r) t[kLo + r][j] = hn::MulAdd(wv[r], bv, t[kLo + r][j]);
+          }
+        }
+      });
+    }
+    for (int r = 0; r < rows; ++r) {
+      for (int j = 0; j < kB; ++j) hn::Store(t[r][j], d, acc[r] + static_cast<std::size_t>(c0 + j) * kLanes);
     }
   }
 };
@@ -211,19 +246,16 @@ HWY_INLINE void ChunkDots(const BlockChunk& ch, int key_rows, const float* const
 
 // acc[r] (dim vectors per block row) += weighted sums of the keys' columns b with the chunk's
 // weights w[r] (ChunkIndex order).
-HWY_INLINE void ChunkAccumulate(const BlockChunk& ch, int key_rows, const float* const* w, const float* b,
+HWY_INLINE void ChunkAccumulate(const BlockChunk& ch, int key_rows, int rows, const float* const* w, const float* b,
                                 std::size_t ldb, std::size_t row_floats, int dim, const LaneIndices* perm,
                                 float* const* acc) {
-  ForSegments(ch.key_row, 0, key_rows, [&](auto n, int u0, int u1, int lo) {
-    constexpr int kN = decltype(n)::value;
-    ForBlocks<MaxBlock(kN)>(dim, [&](auto blk, int c0) {
-      constexpr int kB = decltype(blk)::value;
-      if (perm != nullptr) {
-        BlockKernels<true>::template Accumulate<kN, kB>(ch, u0, u1, lo, c0, w, b, ldb, row_floats, *perm, acc);
-      } else {
-        BlockKernels<false>::template Accumulate<kN, kB>(ch, u0, u1, lo, c0, w, b, ldb, row_floats, LaneIndices(), acc);
-      }
-    });
+  ForBlocks<MaxBlock(kBlockRows)>(dim, [&](auto blk, int c0) {
+    constexpr int kB = decltype(blk)::value;
+    if (perm != nullptr) {
+      BlockKernels<true>::template Accumulate<kB>(ch, key_rows, rows, c0, w, b, ldb, row_floats, *perm, acc);
+    } else {
+      BlockKernels<false>::template Accumulate<kB>(ch, key_rows, rows, c0, w, b, ldb, row_floats, LaneIndices(), acc);
+    }
   });
 }
 
