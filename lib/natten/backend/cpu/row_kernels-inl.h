@@ -1,12 +1,12 @@
 // Per-target inner kernels of the vector runs over a row block (row_blocks.hpp): every pass of
 // the forward and backward is built from these two, on dim-major ("column") scratch (simd-inl.h).
 //
-//   BlockDots        scores  out[r][key] = sum_c a_r[c][lanes] * b[c][key row + x + lanes]
-//   BlockAccumulate  sums    acc_r[c][lanes] += sum_key w_r[key][lanes] * b[c][key row + x + lanes]
+//   ChunkDots        scores  out[r][key] = sum_c a_r[c][lanes] * b[c][key row + x + lanes]
+//   ChunkAccumulate  sums    acc_r[c][lanes] += sum_key w_r[key][lanes] * b[c][key row + x + lanes]
 //
-// Both take a segment of key rows read by the same block rows [lo, hi) and keep an (rows x block)
-// tile of accumulators in registers, so one shifted load of `b` feeds hi - lo multiply-adds and one
-// load of a row's vector feeds a whole block of keys (or channels).
+// Each key row is read by the block rows [lo, hi) (KeyRow); a branch per key row picks the
+// compile-time reader set, so accumulators stay in registers and one shifted load of `b` feeds
+// hi - lo multiply-adds while one load of a row's vector feeds a whole block of keys (or channels).
 
 // Per-target include guard (Highway's pattern).
 #if defined(NATTEN_CPU_ROW_KERNELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -103,40 +103,43 @@ HWY_INLINE void WithReaders(int lo, int n, F&& f) {
 
 template <bool kPerm>
 struct BlockKernels {
-  // Scores of keys [x0, x0 + kB) of key rows [u0, u1) (all read by rows lo .. lo + kN).
-  template <int kN, int kB>
-  static HWY_INLINE void Dots(const BlockChunk& ch, int u0, int u1, int lo, int x0, const float* const* a,
-                              std::size_t lda, const float* HWY_RESTRICT b, std::size_t ldb, std::size_t row_floats,
-                              int dim, const LaneIndices& perm, float* const* out, float* row_max) {
+  // Scores of keys [x0, x0 + kB) of every key row of the chunk, for the key row's reader rows.
+  template <int kB>
+  static HWY_INLINE void Dots(const BlockChunk& ch, int key_rows, int x0, const float* const* a, std::size_t lda,
+                              const float* HWY_RESTRICT b, std::size_t ldb, std::size_t row_floats, int dim,
+                              const LaneIndices& perm, float* const* out, float* row_max) {
     const DF d;
-    for (int u = u0; u < u1; ++u) {
+    for (int u = 0; u < key_rows; ++u) {
       const KeyRow& kr = ch.key_row[u];
       const float* bp = b + KeyRowOffset(ch, kr, row_floats) + x0;
-      VF acc[kN][kB];
-      for (int r = 0; r < kN; ++r) {
-        for (int j = 0; j < kB; ++j) acc[r][j] = hn::Zero(d);
-      }
-      for (int c = 0; c < dim; ++c) {
-        VF av[kN];
-        for (int r = 0; r < kN; ++r) av[r] = hn::LoadU(d, a[lo + r] + static_cast<std::size_t>(c) * lda);
-        const float* bc = bp + static_cast<std::size_t>(c) * ldb;
-        for (int j = 0; j < kB; ++j) {
-          const VF bv = Pinned(ShiftedLoad<kPerm>(bc + j, perm));
-          for (int r = 0; r < kN; ++r) acc[r][j] = hn::MulAdd(av[r], bv, acc[r][j]);
-        }
-      }
-      for (int r = 0; r < kN; ++r) {
-        float* o = out[lo + r] + ChunkIndex(ch, kr, lo + r, x0) * kLanes;
-        for (int j = 0; j < kB; ++j) hn::Store(acc[r][j], d, o + static_cast<std::size_t>(j) * kLanes);
-      }
-      if (row_max != nullptr) {  // the forward's softmax needs each row's running max
+      WithReaders(kr.lo, kr.hi - kr.lo, [&](auto lo_c, auto n_c) {
+        constexpr int kLo = decltype(lo_c)::value, kN = decltype(n_c)::value;
+        VF acc[kN][kB];
         for (int r = 0; r < kN; ++r) {
-          float* m = row_max + static_cast<std::size_t>(lo + r) * kLanes;
-          VF v = hn::Load(d, m);
-          for (int j = 0; j < kB; ++j) v = hn::Max(v, acc[r][j]);
-          hn::Store(v, d, m);
+          for (int j = 0; j < kB; ++j) acc[r][j] = hn::Zero(d);
         }
-      }
+        for (int c = 0; c < dim; ++c) {
+          VF av[kN];
+          for (int r = 0; r < kN; ++r) av[r] = hn::LoadU(d, a[kLo + r] + static_cast<std::size_t>(c) * lda);
+          const float* bc = bp + static_cast<std::size_t>(c) * ldb;
+          for (int j = 0; j < kB; ++j) {
+            const VF bv = Pinned(ShiftedLoad<kPerm>(bc + j, perm));
+            for (int r = 0; r < kN; ++r) acc[r][j] = hn::MulAdd(av[r], bv, acc[r][j]);
+          }
+        }
+        for (int r = 0; r < kN; ++r) {
+          float* o = out[kLo + r] + ChunkIndex(ch, kr, kLo + r, x0) * kLanes;
+          for (int j = 0; j < kB; ++j) hn::Store(acc[r][j], d, o + static_cast<std::size_t>(j) * kLanes);
+        }
+        if (row_max != nullptr) {  // the forward's softmax needs each row's running max
+          for (int r = 0; r < kN; ++r) {
+            float* m = row_max + static_cast<std::size_t>(kLo + r) * kLanes;
+            VF v = hn::Load(d, m);
+            for (int j = 0; j < kB; ++j) v = hn::Max(v, acc[r][j]);
+            hn::Store(v, d, m);
+          }
+        }
+      });
     }
   }
 
@@ -205,25 +208,6 @@ HWY_INLINE void ForBlocks(int n, F&& f) {
   }
 }
 
-// Calls f(std::integral_constant<int, kN>, u0, u1, lo) for each segment of consecutive key rows
-// read by the same block rows.
-template <class F>
-HWY_INLINE void ForSegments(const KeyRow* kr, int u_begin, int u_end, F&& f) {
-  for (int u0 = u_begin; u0 < u_end;) {
-    int u1 = u0 + 1;
-    while (u1 < u_end && kr[u1].lo == kr[u0].lo && kr[u1].hi == kr[u0].hi) ++u1;
-    const int lo = kr[u0].lo;
-    switch (kr[u0].hi - lo) {
-      case 1: f(std::integral_constant<int, 1>(), u0, u1, lo); break;
-      case 2: f(std::integral_constant<int, 2>(), u0, u1, lo); break;
-      default:
-        if constexpr (kBlockRows >= 3) f(std::integral_constant<int, kBlockRows >= 3 ? 3 : 1>(), u0, u1, lo);
-        break;
-    }
-    u0 = u1;
-  }
-}
-
 // Scores of a chunk: out[r] (per block row, the chunk's vectors in ChunkIndex order) = dots of the
 // rows' columns a[r] (a[r] + c * lda) with the keys' columns b (key row kr at
 // b + kr.row * row_floats, element c at + c * ldb). With row_max (a vector per block row), also
@@ -231,16 +215,14 @@ HWY_INLINE void ForSegments(const KeyRow* kr, int u_begin, int u_end, F&& f) {
 HWY_INLINE void ChunkDots(const BlockChunk& ch, int key_rows, const float* const* a, std::size_t lda, const float* b,
                           std::size_t ldb, std::size_t row_floats, int dim, const LaneIndices* perm,
                           float* const* out, float* row_max = nullptr) {
-  ForSegments(ch.key_row, 0, key_rows, [&](auto n, int u0, int u1, int lo) {
-    constexpr int kN = decltype(n)::value;
-    ForBlocks<MaxBlock(kN)>(ch.keys, [&](auto blk, int x0) {
-      constexpr int kB = decltype(blk)::value;
-      if (perm != nullptr) {
-        BlockKernels<true>::template Dots<kN, kB>(ch, u0, u1, lo, x0, a, lda, b, ldb, row_floats, dim, *perm, out, row_max);
-      } else {
-        BlockKernels<false>::template Dots<kN, kB>(ch, u0, u1, lo, x0, a, lda, b, ldb, row_floats, dim, LaneIndices(), out, row_max);
-      }
-    });
+  ForBlocks<MaxBlock(kBlockRows)>(ch.keys, [&](auto blk, int x0) {
+    constexpr int kB = decltype(blk)::value;
+    if (perm != nullptr) {
+      BlockKernels<true>::template Dots<kB>(ch, key_rows, x0, a, lda, b, ldb, row_floats, dim, *perm, out, row_max);
+    } else {
+      BlockKernels<false>::template Dots<kB>(ch, key_rows, x0, a, lda, b, ldb, row_floats, dim, LaneIndices(), out,
+                                            row_max);
+    }
   });
 }
 
