@@ -4,7 +4,8 @@
 // (windows.hpp) into vector runs and general queries. Vector runs (almost every query without
 // additional KV) vectorize ACROSS queries along the lane axis: dim-major copies of the tile's
 // queries (per head) and of the halo's keys and values (per kv head, shared by the GQA group),
-// scores as FMAs with shifted loads, softmax per lane, P.V as FMAs with shifted loads (ForwardRun).
+// scores as FMAs with shifted loads, softmax per lane, P.V as FMAs with shifted loads, three tile
+// rows at a time so each shifted load feeds three rows (ForwardBlock, row_kernels-inl.h).
 // General queries use pair lists along the head dim: the pairs' dot products are computed in full
 // SIMD batches across query boundaries (simd-inl.h), then each query folds its scores into a
 // running max, sum and output. Both bound memory by the tile and its halo (windows larger than a
