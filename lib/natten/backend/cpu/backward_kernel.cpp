@@ -334,8 +334,7 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   float* tlse = nullptr;
   RunScratch rs{};
   UnitBlocks blocks;
-  int* tile_tokens = nullptr;
-  int* halo_tokens = nullptr;
+  UnitTokens tokens;
   if (split.runs > 0) {
     kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
@@ -343,10 +342,8 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
     doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
     tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
     rs = MakeRunScratch(e, ws);
-    tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
-    halo_tokens = ws.ints(kHaloTokens, static_cast<std::size_t>(halo));
-    BoxTokens(e, u, tile_box(u), tile_tokens);
-    BoxTokens(e, u, halo_box(u), halo_tokens);
+    tokens = BuildUnitTokens(e, u, ws.ints(kTileTokens, static_cast<std::size_t>(tile)),
+                             ws.ints(kHaloTokens, static_cast<std::size_t>(halo)));
     blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
   }
@@ -375,14 +372,8 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
         LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
         LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
         RowPrefetcher next;  // the next head's rows, while this one computes
-        if (h + 1 < e.heads_q) {
-          next.add<T>(A.query, e.tokens, b, e.heads_q, h + 1, e.dim, tile_tokens, tile);
-          next.add<T>(A.d_output, e.tokens, b, e.heads_q, h + 1, e.dim_v, tile_tokens, tile);
-          if (gh + 1 == e.group()) {
-            next.add<T>(A.key, e.tokens, b, e.heads_kv, kvh + 1, e.dim, halo_tokens, halo);
-            next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, halo_tokens, halo);
-          }
-        }
+        next.add_next_head<T>(e, b, h, {{A.query, e.dim}, {A.d_output, e.dim_v}}, tokens.tile, tile,
+                              {{A.key, e.dim}, {A.value, e.dim_v}}, tokens.halo, halo);
         next.plan(blocks.count * split.runs);
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
@@ -486,8 +477,7 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   float* doc = nullptr;
   RunScratch rs{};
   UnitBlocks blocks;
-  int* tile_tokens = nullptr;
-  int* halo_tokens = nullptr;
+  UnitTokens tokens;
   if (split.runs > 0) {
     kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
     vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
@@ -496,10 +486,7 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
     ZeroRows(qc - front, front);
     ZeroRows(doc - front, front);
     rs = MakeRunScratch(e, ws);
-    tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
-    halo_tokens = ws.ints(kHaloTokens, hrows);
-    BoxTokens(e, u, tile_box(u), tile_tokens);
-    BoxTokens(e, u, halo_box(u), halo_tokens);
+    tokens = BuildUnitTokens(e, u, ws.ints(kTileTokens, static_cast<std::size_t>(tile)), ws.ints(kHaloTokens, hrows));
     blocks = build_unit_blocks(u, TileSide::keys, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::keys, split.rows, kBlockRows)));
   }
@@ -527,14 +514,8 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
         LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
         LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
         RowPrefetcher next;  // the next head's rows, while this one computes
-        if (h + 1 < e.heads_q) {
-          next.add<T>(A.query, e.tokens, b, e.heads_q, h + 1, e.dim, halo_tokens, halo);
-          next.add<T>(A.d_output, e.tokens, b, e.heads_q, h + 1, e.dim_v, halo_tokens, halo);
-          if (gh + 1 == e.group()) {
-            next.add<T>(A.key, e.tokens, b, e.heads_kv, kvh + 1, e.dim, tile_tokens, tile);
-            next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, tile_tokens, tile);
-          }
-        }
+        next.add_next_head<T>(e, b, h, {{A.query, e.dim}, {A.d_output, e.dim_v}}, tokens.halo, halo,
+                              {{A.key, e.dim}, {A.value, e.dim_v}}, tokens.tile, tile);
         next.plan(blocks.count * split.runs);
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {

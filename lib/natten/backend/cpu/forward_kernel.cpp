@@ -172,18 +172,15 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   float* vc = nullptr;
   float* qc = nullptr;
   UnitBlocks blocks;
-  int* tile_tokens = nullptr;
-  int* halo_tokens = nullptr;
+  UnitTokens tokens;
   float* vec_scores = nullptr;
   float* vec_out = nullptr;
   if (nruns > 0) {
     kc = ws.floats(kKeyCols, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kValueCols, static_cast<std::size_t>(e.dim_v) * ldk);
     qc = ws.floats(kQueryCols, static_cast<std::size_t>(e.dim) * ldq);
-    tile_tokens = ws.ints(kTileTokens, static_cast<std::size_t>(tile));
-    halo_tokens = ws.ints(kHaloTokens, static_cast<std::size_t>(halo));
-    BoxTokens(e, u, tile_box(u), tile_tokens);
-    BoxTokens(e, u, halo_box(u), halo_tokens);
+    tokens = BuildUnitTokens(e, u, ws.ints(kTileTokens, static_cast<std::size_t>(tile)),
+                             ws.ints(kHaloTokens, static_cast<std::size_t>(halo)));
     blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
     vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kBlockRows) * kVecKeys * kLanes);
@@ -219,13 +216,8 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
       if (nruns > 0) {
         LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
         RowPrefetcher next;  // the next head's rows, while this one computes
-        if (h + 1 < e.heads_q) {
-          next.add<T>(A.query, e.tokens, b, e.heads_q, h + 1, e.dim, tile_tokens, tile);
-          if (gh + 1 == e.group()) {
-            next.add<T>(A.key, e.tokens, b, e.heads_kv, kvh + 1, e.dim, halo_tokens, halo);
-            next.add<T>(A.value, e.tokens, b, e.heads_kv, kvh + 1, e.dim_v, halo_tokens, halo);
-          }
-        }
+        next.add_next_head<T>(e, b, h, {{A.query, e.dim}}, tokens.tile, tile, {{A.key, e.dim}, {A.value, e.dim_v}},
+                              tokens.halo, halo);
         next.plan(3 * blocks.count * nruns);  // three steps per block and run, between its kernels
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < nruns; ++i) {

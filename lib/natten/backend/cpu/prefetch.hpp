@@ -12,6 +12,8 @@
 
 #include <hwy/cache_control.h>
 
+#include "natten/backend/cpu/kernel_args.hpp"
+
 namespace natten::cpu {
 
 class RowPrefetcher {
@@ -32,6 +34,22 @@ class RowPrefetcher {
     p.list = list;
     p.count = count;
     total_ += count;
+  }
+
+  // The rows the head after `head` copies: its query-side tensors `per_head` at tokens qtok[0, qn)
+  // and, when `head` is the last of its kv group, the next kv head's tensors `per_kv_head` at
+  // kvtok[0, kvn). Nothing after the last head.
+  struct Tensor {
+    const void* data;
+    int dim;
+  };
+  template <typename T, std::size_t kQ, std::size_t kKv>
+  void add_next_head(const Extents& e, std::int64_t batch, int head, const Tensor (&per_head)[kQ], const int* qtok,
+                     int qn, const Tensor (&per_kv_head)[kKv], const int* kvtok, int kvn) {
+    if (head + 1 >= e.heads_q) return;
+    for (const Tensor& t : per_head) add<T>(t.data, e.tokens, batch, e.heads_q, head + 1, t.dim, qtok, qn);
+    if ((head + 1) % e.group() != 0) return;
+    for (const Tensor& t : per_kv_head) add<T>(t.data, e.tokens, batch, e.heads_kv, (head + 1) / e.group(), t.dim, kvtok, kvn);
   }
 
   // Spreads the rows over `calls` calls of step().

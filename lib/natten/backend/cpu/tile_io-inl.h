@@ -31,6 +31,12 @@ inline Box halo_box(const UnitGeom& u) {
           NattenRange{u.ax[2].halo_begin, u.ax[2].halo_end}};
 }
 
+// The tile box of a unit (its own positions).
+inline Box tile_box(const UnitGeom& u) {
+  return {NattenRange{u.ax[0].begin, u.ax[0].end}, NattenRange{u.ax[1].begin, u.ax[1].end},
+          NattenRange{u.ax[2].begin, u.ax[2].end}};
+}
+
 // Calls f(index, token) for the box's positions in row-major order.
 template <class F>
 HWY_INLINE void ForEachToken(const Extents& e, const UnitGeom& u, const Box& box, F&& f) {
@@ -42,9 +48,15 @@ HWY_INLINE void ForEachToken(const Extents& e, const UnitGeom& u, const Box& box
   }
 }
 
-// Token index of each of the box's positions (row-major), e.g. for RowPrefetcher.
-HWY_INLINE void BoxTokens(const Extents& e, const UnitGeom& u, const Box& box, int* out) {
-  ForEachToken(e, u, box, [&](int r, std::int64_t token) { out[r] = static_cast<int>(token); });
+// Token index of each position (row-major) of a unit's tile and of its halo, for RowPrefetcher.
+struct UnitTokens {
+  int* tile = nullptr;
+  int* halo = nullptr;
+};
+HWY_INLINE UnitTokens BuildUnitTokens(const Extents& e, const UnitGeom& u, int* tile, int* halo) {
+  ForEachToken(e, u, tile_box(u), [&](int r, std::int64_t token) { tile[r] = static_cast<int>(token); });
+  ForEachToken(e, u, halo_box(u), [&](int r, std::int64_t token) { halo[r] = static_cast<int>(token); });
+  return {tile, halo};
 }
 
 // Rows of head `head` of a [B, tokens, heads, dim] tensor at the box's positions, times `mul`,
@@ -212,11 +224,6 @@ HWY_INLINE void ColumnsToRows(const float* HWY_RESTRICT acc, int dim, const floa
   }
 }
 
-// The tile box of a unit (its own positions).
-inline Box tile_box(const UnitGeom& u) {
-  return {NattenRange{u.ax[0].begin, u.ax[0].end}, NattenRange{u.ax[1].begin, u.ax[1].end},
-          NattenRange{u.ax[2].begin, u.ax[2].end}};
-}
 
 }  // namespace natten::cpu::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
