@@ -93,16 +93,47 @@ HWY_INLINE void LoadRow(const T* HWY_RESTRICT src, int dim, float mul, float* HW
   }
 }
 
+// Whether a vector of floats can be stored as T with natten/core/dtype.hpp's rounding on this
+// target: float always; bfloat16 by integer round-to-nearest-even (as dtype.hpp, NaNs quieted);
+// float16 where the hardware converts (F16C on x86 rounds to nearest even).
+template <typename T>
+constexpr bool kVectorStore = std::is_same_v<T, float> || std::is_same_v<T, hwy::bfloat16_t>
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+                              || std::is_same_v<T, hwy::float16_t>
+#endif
+    ;
+
+template <typename T>
+HWY_INLINE void StoreVectorAs(VF v, T* HWY_RESTRICT dst) {
+  const DF d;
+  if constexpr (std::is_same_v<T, float>) {
+    hn::StoreU(v, d, dst);
+  } else if constexpr (std::is_same_v<T, hwy::bfloat16_t>) {  // float_to_bf16_bits, lane by lane
+    const hn::RebindToUnsigned<DF> du;
+    const hn::RebindToSigned<DF> di;
+    const auto x = hn::BitCast(du, v);
+    const auto high = hn::ShiftRight<16>(x);
+    const auto rounded = hn::ShiftRight<16>(hn::Add(x, hn::Add(hn::Set(du, 0x7fffu), hn::And(high, hn::Set(du, 1u)))));
+    const auto nan = hn::Gt(hn::BitCast(di, hn::And(x, hn::Set(du, 0x7fffffffu))), hn::Set(di, 0x7f800000));
+    const auto bits = hn::IfThenElse(hn::RebindMask(du, nan), hn::Or(high, hn::Set(du, 0x40u)), rounded);
+    const hn::Rebind<std::uint16_t, DF> du16;
+    hn::StoreU(hn::BitCast(hn::Rebind<T, DF>(), hn::DemoteTo(du16, hn::BitCast(di, bits))), hn::Rebind<T, DF>(), dst);
+  } else {
+    static_assert(kVectorStore<T>, "no vector conversion to this type on this target");
+    hn::StoreU(hn::DemoteTo(hn::Rebind<T, DF>(), v), hn::Rebind<T, DF>(), dst);
+  }
+}
+
 // dst[0, dim) = mul * src[0, dim), rounded to T (round to nearest even, as natten/core/dtype.hpp).
 template <typename T>
 HWY_INLINE void StoreRow(const float* HWY_RESTRICT src, int dim, float mul, T* HWY_RESTRICT dst) {
   const DF d;
   const std::size_t n = static_cast<std::size_t>(dim);
-  if constexpr (std::is_same_v<T, float>) {
+  if constexpr (kVectorStore<T>) {
     const VF m = hn::Set(d, mul);
     std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) hn::StoreU(hn::Mul(hn::Load(d, src + i), m), d, dst + i);
-    for (; i < n; ++i) dst[i] = mul * src[i];
+    for (; i + kLanes <= n; i += kLanes) StoreVectorAs(hn::Mul(hn::Load(d, src + i), m), dst + i);
+    for (; i < n; ++i) from_float(mul * src[i], dst + i);
   } else {
     for (std::size_t i = 0; i < n; ++i) from_float(mul * src[i], dst + i);
   }

@@ -197,17 +197,19 @@ HWY_INLINE void ColumnsToRows(const float* HWY_RESTRICT acc, int dim, const floa
                               std::int64_t row_stride) {
   const std::size_t n = static_cast<std::size_t>(dim);
   std::size_t c0 = 0;
-  if constexpr (std::is_same_v<T, float>) {
+  // 16-bit outputs convert in registers where that rounds as natten/core/dtype.hpp (kVectorStore);
+  // the rest (and adding into 16-bit rows) goes element by element below.
+  if constexpr (std::is_same_v<T, float> || (kVectorStore<T> && !kAdd)) {
     const DF d;
     for (; c0 + kLanes <= n; c0 += kLanes) {
       VF v[kLanes];
       for (std::size_t c = 0; c < kLanes; ++c) v[c] = hn::Load(d, acc + (c0 + c) * kLanes);
       TransposeBlock(v);
       for (int l = 0; l < lanes; ++l) {
-        float* row = dst + l * row_stride + static_cast<std::int64_t>(c0);
+        T* row = dst + l * row_stride + static_cast<std::int64_t>(c0);
         VF r = hn::Mul(v[l], hn::Set(d, mul[l]));
-        if constexpr (kAdd) r = hn::Add(hn::LoadU(d, row), r);
-        hn::StoreU(r, d, row);
+        if constexpr (std::is_same_v<T, float> && kAdd) r = hn::Add(hn::LoadU(d, row), r);
+        StoreVectorAs(r, row);
       }
     }
   }
