@@ -206,19 +206,13 @@ void QueryBlock(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h,
   const int row_length = u.tile_extent(la);
   const NattenRange wx = innermost_window(u, TileSide::queries, run.begin);
   const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
-  const float* q[kMaxBlockRows] = {};
-  const float* g[kMaxBlockRows] = {};
-  int entry[kMaxBlockRows] = {};
-  for (int r = 0; r < rb.rows; ++r) {
-    entry[r] = (rb.first_row + r) * row_length + run.begin;
-    q[r] = qc + entry[r];
-    g[r] = doc + entry[r];
-  }
+  const BlockRowColumns rc = RowColumns(rb, row_length, run.begin, qc, doc);  // queries, dO
+  const int* entry = rc.entry;
   ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
   ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
             [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
-              ChunkDots(ch, key_rows, q, ldq, kc, ldk, halo_row, e.dim, pp, rs.prob);
-              ChunkDots(ch, key_rows, g, ldq, vc, ldk, halo_row, e.dim_v, pp, rs.grad);
+              ChunkDots(ch, key_rows, rc.a, ldq, kc, ldk, halo_row, e.dim, pp, rs.prob);
+              ChunkDots(ch, key_rows, rc.b, ldq, vc, ldk, halo_row, e.dim_v, pp, rs.grad);
               for (int r = 0; r < rb.rows; ++r) {
                 RowProbAndGrad(rs.prob[r], rs.grad[r], rows_read[r] * ch.keys, hn::LoadU(d, tlse + entry[r]),
                                hn::LoadU(d, tdelta + entry[r]));
@@ -261,21 +255,15 @@ inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, co
     mask.hi = hn::Load(d, hi);
   }
   const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
-  const float* k[kMaxBlockRows] = {};
-  const float* v[kMaxBlockRows] = {};
-  int entry[kMaxBlockRows] = {};
-  for (int r = 0; r < rb.rows; ++r) {
-    entry[r] = (rb.first_row + r) * row_length + run.begin;
-    k[r] = kc + entry[r];
-    v[r] = vc + entry[r];
-  }
+  const BlockRowColumns rc = RowColumns(rb, row_length, run.begin, kc, vc);  // keys, values
+  const int* entry = rc.entry;
   ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
   ZeroBlockAcc(rs.acc_b, rb.rows, e.dim_v);
   ForChunks(rb, kr, lane0, steps, kVecKeys,
             [&](const BlockChunk& ch, int key_rows, const int*) {
               const LaneIndices* pp = run.shifted ? nullptr : &perm;
-              ChunkDots(ch, key_rows, k, ldt, qc, ldh, halo_row, e.dim, pp, rs.prob);
-              ChunkDots(ch, key_rows, v, ldt, doc, ldh, halo_row, e.dim_v, pp, rs.grad);
+              ChunkDots(ch, key_rows, rc.a, ldt, qc, ldh, halo_row, e.dim, pp, rs.prob);
+              ChunkDots(ch, key_rows, rc.b, ldt, doc, ldh, halo_row, e.dim_v, pp, rs.grad);
               StepMask m = mask;
               m.t0 = ch.lane0 - lane0;
               if (run.masked) {

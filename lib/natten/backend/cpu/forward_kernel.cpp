@@ -52,13 +52,12 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
   const NattenRange wx = innermost_window(u, TileSide::queries, run.begin);
   const int la = lane_axis(u);
   const int row_length = u.tile_extent(la);
-  const float* a[kMaxBlockRows] = {};
+  const BlockRowColumns rc = RowColumns(rb, row_length, run.begin, qc, nullptr);  // queries
   float* s[kMaxBlockRows] = {};
   float* o[kMaxBlockRows] = {};
   VF m[kMaxBlockRows], l[kMaxBlockRows];
   bool started[kMaxBlockRows] = {};  // a chunk of the row's keys has been folded in
   for (int r = 0; r < rb.rows; ++r) {
-    a[r] = qc + (rb.first_row + r) * row_length + run.begin;
     s[r] = sc + static_cast<std::size_t>(r) * kVecKeys * kLanes;
     o[r] = oc + static_cast<std::size_t>(r) * static_cast<std::size_t>(e.dim_v) * kLanes;
     m[r] = hn::Set(d, -std::numeric_limits<float>::infinity());
@@ -70,7 +69,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
             [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
               HWY_ALIGN float chunk_max[kMaxBlockRows * kLanes];
               for (int r = 0; r < rb.rows; ++r) hn::Store(m[r], d, chunk_max + static_cast<std::size_t>(r) * kLanes);
-                ChunkDots(ch, key_rows, a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
+                ChunkDots(ch, key_rows, rc.a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
                 for (int r = 0; r < rb.rows; ++r) {
                 const int n = rows_read[r] * ch.keys;
                 if (n == 0) continue;
@@ -106,7 +105,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
     hn::Store(hn::Add(m[r], hn::Log(d, l[r])), d, lse);
     hn::Store(hn::Div(hn::Set(d, 1.0f), l[r]), d, inv);
     // Lane i's row is lane 0's plus i lane steps (consecutive positions along the lane axis).
-    const std::array<int, kMaxRank> pos = tile_position(u, (rb.first_row + r) * row_length + run.begin);
+    const std::array<int, kMaxRank> pos = tile_position(u, rc.entry[r]);
     const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
     const std::int64_t row0 = (b * e.tokens + token) * e.heads_q + h;
     ColumnsToRows<false>(o[r], e.dim_v, inv, run.lanes, static_cast<T*>(A.output) + row0 * e.dim_v,

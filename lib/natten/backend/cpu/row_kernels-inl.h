@@ -241,6 +241,24 @@ HWY_INLINE void ChunkAccumulate(const BlockChunk& ch, int key_rows, int rows, co
   });
 }
 
+// A run's lane 0 in each block row: its tile entry and the matching columns of two tile-side
+// dim-major copies (entry e's element c at cols + c * ld + e).
+struct BlockRowColumns {
+  int entry[kMaxBlockRows] = {};
+  const float* a[kMaxBlockRows] = {};
+  const float* b[kMaxBlockRows] = {};
+};
+HWY_INLINE BlockRowColumns RowColumns(const RowBlock& rb, int row_length, int run_begin, const float* a,
+                                      const float* b) {
+  BlockRowColumns c;
+  for (int r = 0; r < rb.rows; ++r) {
+    c.entry[r] = (rb.first_row + r) * row_length + run_begin;
+    c.a[r] = a + c.entry[r];
+    c.b[r] = b != nullptr ? b + c.entry[r] : nullptr;
+  }
+  return c;
+}
+
 // Calls f(chunk, key_rows, rows_read) over the chunks of a row block for a run whose lane-0
 // window starts at lane0 (halo row offset) and holds kx keys per key row: consecutive key rows
 // (and, when a key row alone has more than `budget` keys, ranges of its keys) such that no block
