@@ -12,7 +12,6 @@
 #include <hwy/highway.h>
 
 #include "natten/backend/cpu/kernels.hpp"
-#include "natten/backend/cpu/prefetch.hpp"
 #include "natten/backend/cpu/simd-inl.h"
 #include "natten/backend/cpu/row_kernels-inl.h"
 #include "natten/backend/cpu/tile_io-inl.h"
@@ -28,7 +27,7 @@ enum Slot {
   kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
   kPairOther, kPairSlot, kSegments, kRuns, kZero,
   kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kBlocks, kVecProb, kVecGrad, kVecAccA, kVecAccB,
-  kTileStats, kNeeded, kTileTokens, kHaloTokens
+  kTileStats, kNeeded
 };
 
 // Keys per block row and chunk of a vector run (P and dS: this many vectors each).
@@ -322,7 +321,6 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
   float* tlse = nullptr;
   RunScratch rs{};
   UnitBlocks blocks;
-  UnitTokens tokens;
   if (split.runs > 0) {
     kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
@@ -330,8 +328,6 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
     doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
     tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
     rs = MakeRunScratch(e, ws);
-    tokens = BuildUnitTokens(e, u, ws.ints(kTileTokens, static_cast<std::size_t>(tile)),
-                             ws.ints(kHaloTokens, static_cast<std::size_t>(halo)));
     blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
   }
@@ -359,13 +355,8 @@ void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Worksp
         LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
         LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
         LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
-        RowPrefetcher next;  // the next head's rows, while this one computes
-        next.add_next_head<T>(e, b, h, {{A.query, e.dim}, {A.d_output, e.dim_v}}, tokens.tile, tile,
-                              {{A.key, e.dim}, {A.value, e.dim_v}}, tokens.halo, halo);
-        next.plan(blocks.count * split.runs);
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
-            next.step();
             QueryBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, doc, ldq, kc, vc,
                           ldk, tlse, tlse + ldq, rs);
           }
@@ -465,7 +456,6 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
   float* doc = nullptr;
   RunScratch rs{};
   UnitBlocks blocks;
-  UnitTokens tokens;
   if (split.runs > 0) {
     kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
     vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
@@ -474,7 +464,6 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
     ZeroRows(qc - front, front);
     ZeroRows(doc - front, front);
     rs = MakeRunScratch(e, ws);
-    tokens = BuildUnitTokens(e, u, ws.ints(kTileTokens, static_cast<std::size_t>(tile)), ws.ints(kHaloTokens, hrows));
     blocks = build_unit_blocks(u, TileSide::keys, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::keys, split.rows, kBlockRows)));
   }
@@ -501,13 +490,8 @@ void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspac
       if (split.runs > 0) {
         LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
         LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
-        RowPrefetcher next;  // the next head's rows, while this one computes
-        next.add_next_head<T>(e, b, h, {{A.query, e.dim}, {A.d_output, e.dim_v}}, tokens.halo, halo,
-                              {{A.key, e.dim}, {A.value, e.dim_v}}, tokens.tile, tile);
-        next.plan(blocks.count * split.runs);
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < split.runs; ++i) {
-            next.step();
             KeyBlock(e, u, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
                      delh, rs, dkbuf, dp, dvbuf, dvp);
           }

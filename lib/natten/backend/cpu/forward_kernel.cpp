@@ -16,7 +16,6 @@
 #include <hwy/highway.h>
 
 #include "natten/backend/cpu/kernels.hpp"
-#include "natten/backend/cpu/prefetch.hpp"
 #include "natten/backend/cpu/simd_targets.hpp"
 #include "natten/core/error.hpp"
 #include "natten/backend/cpu/simd-inl.h"
@@ -30,7 +29,7 @@ namespace {
 
 enum Slot {
   kKeys, kValues, kQueries, kOutputs, kStats, kScores, kPairKey, kPairQuery, kZero, kSegments, kRuns,
-  kKeyCols, kValueCols, kQueryCols, kTileTokens, kHaloTokens, kLaneRuns, kGeneral, kBlocks, kVecScores, kVecOut, kNeeded
+  kKeyCols, kValueCols, kQueryCols, kLaneRuns, kGeneral, kBlocks, kVecScores, kVecOut, kNeeded
 };
 
 // Keys per row and chunk of a row block's vector runs (scores: this many vectors per block row;
@@ -43,8 +42,7 @@ constexpr int kVecKeys = 192;
 template <typename T>
 void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb, const KeyRow* kr,
                   const LaneRun& run, const float* qc, std::size_t ldq, const float* kc, const float* vc,
-                  std::size_t ldk, float* sc, float* oc, RowPrefetcher& next) {
-  (void)next;  // GCC 12 reports it unused on the scalar target although the chunk lambda uses it
+                  std::size_t ldk, float* sc, float* oc) {
   const Extents& e = A.e;
   const DF d;
   const LaneIndices perm = lane_indices(run.lane_of);
@@ -69,8 +67,8 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
             [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
               HWY_ALIGN float chunk_max[kMaxBlockRows * kLanes];
               for (int r = 0; r < rb.rows; ++r) hn::Store(m[r], d, chunk_max + static_cast<std::size_t>(r) * kLanes);
-                ChunkDots(ch, key_rows, rc.a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
-                for (int r = 0; r < rb.rows; ++r) {
+              ChunkDots(ch, key_rows, rc.a, ldq, kc, ldk, halo_row, e.dim, pp, s, chunk_max);
+              for (int r = 0; r < rb.rows; ++r) {
                 const int n = rows_read[r] * ch.keys;
                 if (n == 0) continue;
                 float* sr = s[r];
@@ -96,7 +94,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
                 l[r] = hn::MulAdd(l[r], alpha, sum);
                 m[r] = mn;
               }
-                ChunkAccumulate(ch, key_rows, rb.rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
+              ChunkAccumulate(ch, key_rows, rb.rows, s, vc, ldk, halo_row, e.dim_v, pp, o);
             });
   const std::int64_t row_step = lane_token_step(e, u) * e.heads_q;
   for (int r = 0; r < rb.rows; ++r) {
@@ -171,15 +169,12 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   float* vc = nullptr;
   float* qc = nullptr;
   UnitBlocks blocks;
-  UnitTokens tokens;
   float* vec_scores = nullptr;
   float* vec_out = nullptr;
   if (nruns > 0) {
     kc = ws.floats(kKeyCols, static_cast<std::size_t>(e.dim) * ldk);
     vc = ws.floats(kValueCols, static_cast<std::size_t>(e.dim_v) * ldk);
     qc = ws.floats(kQueryCols, static_cast<std::size_t>(e.dim) * ldq);
-    tokens = BuildUnitTokens(e, u, ws.ints(kTileTokens, static_cast<std::size_t>(tile)),
-                             ws.ints(kHaloTokens, static_cast<std::size_t>(halo)));
     blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
                                ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
     vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kBlockRows) * kVecKeys * kLanes);
@@ -214,14 +209,10 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
       const int h = kvh * e.group() + gh;
       if (nruns > 0) {
         LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
-        RowPrefetcher next;  // the next head's rows, while this one computes
-        next.add_next_head<T>(e, b, h, {{A.query, e.dim}}, tokens.tile, tile, {{A.key, e.dim}, {A.value, e.dim_v}},
-                              tokens.halo, halo);
-        next.plan(3 * blocks.count * nruns);  // three steps per block and run, between its kernels
         for (int bi = 0; bi < blocks.count; ++bi) {
           for (int i = 0; i < nruns; ++i) {
             ForwardBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, ldq, kc, vc, ldk,
-                            vec_scores, vec_out, next);
+                            vec_scores, vec_out);
           }
         }
       }

@@ -48,17 +48,6 @@ HWY_INLINE void ForEachToken(const Extents& e, const UnitGeom& u, const Box& box
   }
 }
 
-// Token index of each position (row-major) of a unit's tile and of its halo, for RowPrefetcher.
-struct UnitTokens {
-  int* tile = nullptr;
-  int* halo = nullptr;
-};
-HWY_INLINE UnitTokens BuildUnitTokens(const Extents& e, const UnitGeom& u, int* tile, int* halo) {
-  ForEachToken(e, u, tile_box(u), [&](int r, std::int64_t token) { tile[r] = static_cast<int>(token); });
-  ForEachToken(e, u, halo_box(u), [&](int r, std::int64_t token) { halo[r] = static_cast<int>(token); });
-  return {tile, halo};
-}
-
 // Rows of head `head` of a [B, tokens, heads, dim] tensor at the box's positions, times `mul`,
 // into dst (one row of padded(dim) floats per position); only the rows r with needed[r] != 0 when
 // `needed` is given (the others are left as they are).
@@ -169,7 +158,7 @@ HWY_INLINE void LoadBoxColumns(const void* tensor, const Extents& e, const UnitG
         const T* first = src + ((batch * e.tokens + token_of(e, u, i0, i1, i2)) * heads + head) * dim;
         for (int x0 = 0; x0 < width; x0 += static_cast<int>(kLanes)) {
           // Two blocks ahead, this head's pieces of strided token rows (not a pattern the hardware
-          // prefetchers follow).
+          // prefetchers follow; measured: at most a few percent, at the noise level here).
           const int ahead = x0 + 2 * static_cast<int>(kLanes);
           for (int x = ahead; x < std::min(width, ahead + static_cast<int>(kLanes)); ++x) {
             const char* bytes = reinterpret_cast<const char*>(first + x * step);
