@@ -10,6 +10,7 @@ packages=(
   googletest libgtest-dev libbenchmark-dev    # tests and micro-benchmarks
   libhwy-dev                                  # SIMD with runtime dispatch (cpu backend)
   clang-16                                    # Metal shaders compiled and run on Linux
+  valgrind                                    # the deterministic performance guard (callgrind)
   python3 python3-h5py python3-numpy          # scripts/make_reference.py and its test
 )
 export DEBIAN_FRONTEND=noninteractive

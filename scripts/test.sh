@@ -2,7 +2,8 @@
 # Builds the project and runs everything CI gates on:
 #   1. the GoogleTest suite (ctest) of a Release build,
 #   2. natten-check against upstream NATTEN's reference file (when ../shared is present),
-#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+#   3. the performance guard (scripts/ci-guard.sh: instruction counts, the same on every machine),
+#   4. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,9 +23,7 @@ else
   echo "== natten-check: $refs/natten-refs-v1.h5 not found beside the checkout; parity run skipped"
 fi
 
-echo "== natten-bench CI guard (quick set against the committed, machine-independent baseline)"
-build/apps/natten-bench/natten-bench --config configs/ci-quick.ini --threads 1 --min-time 0.05 --max-time 0.15 -q \
-  --baseline configs/ci-baseline.json --guard peak,reference --guard-stat min --max-slowdown 2
+bash scripts/ci-guard.sh build
 
 echo "== sanitizer build (ASan + UBSan) and tests"
 # -O1 -g1: sanitizers need some optimization to run the suite quickly and line tables for their

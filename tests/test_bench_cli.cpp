@@ -1,9 +1,7 @@
 // natten-bench end to end through the binary: exit codes (0 ok, 1 regression or verification
 // failure, 2 usage/input error), one-line errors, output files, and the CI guard's proof: the
-// quick CI set against the committed baseline cannot pass when the timed code gets much slower.
+// time guard cannot pass when the timed code gets much slower, and never compares another machine.
 #include <gtest/gtest.h>
-
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -11,30 +9,15 @@
 
 #include "natten/bench/guard.hpp"
 #include "natten/io/json.hpp"
+#include "support/run_command.hpp"
 #include "support/temp_file.hpp"
 
 namespace natten {
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using Result = testing::CommandResult;
 
-Result run(const std::string& args) {
-  const testing::TempFile err(".stderr");
-  const std::string cmd = std::string(NATTEN_BENCH_EXE) + " " + args + " 2>" + err.path();
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_file(err.path());
-  return r;
-}
+Result run(const std::string& args) { return testing::run_command(std::string(NATTEN_BENCH_EXE) + " " + args); }
 
 std::string source(const std::string& rel) { return std::string(NATTEN_SOURCE_DIR) + "/" + rel; }
 
@@ -108,30 +91,65 @@ TEST(BenchExe, UnwritableOutputIsAnErrorWithoutPartialFile) {
   EXPECT_NE(r.err.find("/nonexistent-dir/out.json: cannot create"), std::string::npos) << r.err;
 }
 
-// The command .ci/run uses, minus the baseline (README.md, "CI guard").
-const std::string kCiGuard = " --config " + source("configs/ci-quick.ini") +
-                             " --threads 1 --min-time 0.05 --max-time 0.15 --guard peak,reference --guard-stat min"
-                             " --max-slowdown 2 -q ";
+// The time guard: a short run of the quick CI set on one thread (kCompare: the comparison's flags).
+const std::string kTimeGuard =
+    " --config " + source("configs/ci-quick.ini") + " --threads 1 --min-time 0.05 --max-time 0.15 -q ";
+const std::string kCompare = " --guard-stat min --max-slowdown 2 ";
 
 TEST(BenchExe, BaselineRoundTripPassesAndSlowdownFails) {
-  const testing::TempFile base(".json");
-  Result r = run(kCiGuard + "--save-baseline " + base.path());
+  const testing::TempFile base(".json"), json(".json");
+  Result r = run(kTimeGuard + "--save-baseline " + base.path());
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_TRUE(std::filesystem::exists(base.path()));
-  r = run(kCiGuard + "--baseline " + base.path());
+  r = run(kTimeGuard + kCompare + "--baseline " + base.path());
   EXPECT_EQ(r.code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("verdict: ok"), std::string::npos) << r.out;
-  r = run(kCiGuard + "--baseline " + base.path() + " --inject-slowdown 8");
+  r = run(kTimeGuard + kCompare + "--baseline " + base.path() + " --inject-slowdown 8 --json " + json.path());
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("REGRESSION"), std::string::npos) << r.out;
+  // The JSON report carries the guard's comparisons and verdict.
+  const Json j = Json::parse(read_file(json.path()), json.path());
+  EXPECT_EQ(j.at("guard", "").at("verdict", "").as_string(""), "REGRESSION");
+  EXPECT_GT(j.at("guard", "").at("comparisons", "").elements().size(), 0u);
+  EXPECT_GT(j.at("results", "").elements().at(0).at("samples_s", "").elements().size(), 0u);
 }
 
-TEST(BenchExe, CommittedCiBaselineCatchesMuchSlowerCode) {
-  const std::string committed = source("configs/ci-baseline.json");
-  ASSERT_GT(bench::read_baseline(committed).entries.size(), 0u);
-  const Result r = run(kCiGuard + "--baseline " + committed + " --inject-slowdown 16");
+TEST(BenchExe, BaselineOfAnotherMachineIsNeverCompared) {
+  // Recorded on a (fake) other CPU: the slow run against it passes, saying why.
+  const testing::TempFile base(".json");
+  Result r = run(kTimeGuard + "--fake-cpu GenuineIntel/6/143 --save-baseline " + base.path());
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run(kTimeGuard + kCompare + "--baseline " + base.path() + " --inject-slowdown 8");
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("no baseline for this machine"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cpu GenuineIntel/6/143 vs"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("REGRESSION"), std::string::npos) << r.out;
+  // On "that" machine it compares, and catches the slowdown.
+  r = run(kTimeGuard + kCompare + "--fake-cpu GenuineIntel/6/143 --baseline " + base.path() + " --inject-slowdown 8");
   EXPECT_EQ(r.code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("verdict: REGRESSION"), std::string::npos) << r.out;
+}
+
+TEST(BenchExe, BaselineStoreKeyedByMachine) {
+  const testing::TempFile name(".store");
+  const std::string store = name.path();
+  std::filesystem::create_directories(store);
+  const std::string quick = " -i 16 -w 3 --backend reference --threads 1" + kQuick;
+  Result r = run(quick + "--fake-cpu AuthenticAMD/25/17 --save-baseline " + store);
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run(quick + "--fake-cpu AuthenticAMD/26/2 --save-baseline " + store);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::size_t files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(store)) files += e.path().extension() == ".json";
+  EXPECT_EQ(files, 2u);
+  r = run(quick + "--fake-cpu AuthenticAMD/26/2 --max-slowdown 10 --baseline " + store);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("AuthenticAMD-26-2"), std::string::npos) << r.out;  // the file it picked
+  EXPECT_NE(r.out.find("verdict: ok (1 rows compared)"), std::string::npos) << r.out;
+  r = run(quick + "--fake-cpu GenuineIntel/6/143 --baseline " + store);
+  EXPECT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("no baseline for this machine in " + store), std::string::npos) << r.out;
+  std::filesystem::remove_all(store);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <thread>
 
@@ -20,7 +21,6 @@ namespace {
 
 using bench::Baseline;
 using bench::GuardEntry;
-using bench::GuardKind;
 using bench::GuardOptions;
 
 TEST(BenchJson, RoundTripAndEscapes) {
@@ -83,18 +83,35 @@ GuardEntry entry(const std::string& name, const std::string& backend, double med
   return e;
 }
 
+bench::Fingerprint machine(const std::string& model = "17") {
+  bench::Fingerprint f;
+  f.cpu_vendor = "AuthenticAMD";
+  f.cpu_family = "25";
+  f.cpu_model = model;
+  f.simd_target = "AVX3";
+  f.compiler = "GNU 12.2.0";
+  f.flags = "-O3 -DNDEBUG";
+  f.build_type = "Release";
+  return f;
+}
+
 Baseline baseline_of(std::vector<GuardEntry> entries) {
   Baseline b;
   b.path = "base.json";
   b.cpu_model = "cpu";
+  b.fingerprint = machine();
   b.entries = std::move(entries);
   return b;
 }
 
+bench::GuardReport compare(const std::vector<GuardEntry>& now, const Baseline& base, const GuardOptions& opt = {}) {
+  return bench::compare_runs(now, machine(), base, opt);
+}
+
 TEST(BenchGuard, SlowerFailsFasterPassesWithinNoiseIsOk) {
   const Baseline base = baseline_of({entry("a", "x", 1.0), entry("b", "x", 1.0), entry("c", "x", 1.0)});
-  GuardOptions opt;  // time guard, 1.10x, allowance 2 * (0.01 + 0.01) -> allowed 1.144
-  const auto r = bench::compare_runs({entry("a", "x", 1.30), entry("b", "x", 0.70), entry("c", "x", 1.12)}, base, opt);
+  GuardOptions opt;  // 1.10x, allowance 2 * (0.01 + 0.01) -> allowed 1.144
+  const auto r = compare({entry("a", "x", 1.30), entry("b", "x", 0.70), entry("c", "x", 1.12)}, base, opt);
   ASSERT_EQ(r.rows.size(), 3u);
   EXPECT_TRUE(r.regression);
   EXPECT_EQ(r.rows[0].verdict, "REGRESSION");
@@ -103,78 +120,125 @@ TEST(BenchGuard, SlowerFailsFasterPassesWithinNoiseIsOk) {
   EXPECT_EQ(r.rows[1].verdict, "faster");
   EXPECT_EQ(r.rows[2].verdict, "ok");
   // The same runs the other way round: the old run is the slow one now.
-  const auto back = bench::compare_runs({entry("a", "x", 1.0)}, baseline_of({entry("a", "x", 1.30)}), opt);
+  const auto back = compare({entry("a", "x", 1.0)}, baseline_of({entry("a", "x", 1.30)}), opt);
   EXPECT_FALSE(back.regression);
   EXPECT_EQ(back.rows[0].verdict, "faster");
 }
 
 TEST(BenchGuard, NoiseWidensTheAllowanceUpToACap) {
   const Baseline base = baseline_of({entry("a", "x", 1.0, 0.05)});
-  GuardOptions opt;
   // Allowance 2 * (0.05 + 0.05) = 0.2: 1.25x slower is within 1.10 * 1.2 = 1.32.
-  EXPECT_FALSE(bench::compare_runs({entry("a", "x", 1.25, 0.05)}, base, opt).regression);
+  EXPECT_FALSE(compare({entry("a", "x", 1.25, 0.05)}, base).regression);
   // Enormous noise cannot excuse everything: capped at 1.10 * 1.5 = 1.65.
-  const auto r = bench::compare_runs({entry("a", "x", 1.7, 5.0)}, base, opt);
+  const auto r = compare({entry("a", "x", 1.7, 5.0)}, base);
   EXPECT_TRUE(r.regression);
   EXPECT_NEAR(r.rows[0].allowed, 1.65, 1e-12);
 }
 
-TEST(BenchGuard, PeakYardstickCancelsMachineSpeed) {
-  GuardOptions opt;
-  opt.kinds = {GuardKind::peak};
-  // A machine twice as fast (peak 200) running the code in half the time: same efficiency.
-  GuardEntry fast = entry("a", "x", 0.5);
-  fast.peak_gflops = 200;
-  EXPECT_FALSE(bench::compare_runs({fast}, baseline_of({entry("a", "x", 1.0)}), opt).regression);
-  // Same fast machine, code 3x slower than it should be there: caught, although the wall time
-  // (1.5 s) is only 1.5x the old machine's.
-  fast.median = 1.5;
-  const auto r = bench::compare_runs({fast}, baseline_of({entry("a", "x", 1.0)}), opt);
-  EXPECT_TRUE(r.regression);
-  EXPECT_NEAR(r.rows[0].ratio, 3.0, 1e-12);
-  // The time guard alone would not compare machines fairly: it sees 1.5x.
-  opt.kinds = {GuardKind::time};
-  EXPECT_NEAR(bench::compare_runs({fast}, baseline_of({entry("a", "x", 1.0)}), opt).rows[0].ratio, 1.5, 1e-12);
+TEST(BenchGuard, AnotherMachineHasNoBaseline) {
+  // Twice as slow, but measured on another CPU model: never compared, never a regression.
+  const Baseline base = baseline_of({entry("a", "x", 1.0)});
+  auto r = bench::compare_runs({entry("a", "x", 2.0)}, machine("2"), base, GuardOptions{});
+  EXPECT_FALSE(r.failed());
+  EXPECT_TRUE(r.rows.empty());
+  EXPECT_NE(r.no_baseline_for_machine.find("no baseline for this machine: base.json was recorded on another "
+                                           "(cpu AuthenticAMD/25/17 vs AuthenticAMD/25/2)"),
+            std::string::npos)
+      << r.no_baseline_for_machine;
+  EXPECT_NE(bench::guard_table(r, "base.json", GuardOptions{}).find("verdict: ok (nothing to compare on this machine)"),
+            std::string::npos);
+  // Another SIMD target or compiler is another machine too.
+  bench::Fingerprint avx2 = machine();
+  avx2.simd_target = "AVX2";
+  r = bench::compare_runs({entry("a", "x", 2.0)}, avx2, base, GuardOptions{});
+  EXPECT_NE(r.no_baseline_for_machine.find("SIMD target AVX3 vs AVX2"), std::string::npos);
+  // A report from before fingerprints says so.
+  Baseline old = base;
+  old.fingerprint.reset();
+  r = compare({entry("a", "x", 2.0)}, old);
+  EXPECT_FALSE(r.failed());
+  EXPECT_NE(r.no_baseline_for_machine.find("records no machine fingerprint"), std::string::npos);
 }
 
-TEST(BenchGuard, ReferenceYardstickAndMinStatistic) {
-  GuardOptions opt;
-  opt.kinds = {GuardKind::reference};
+TEST(BenchGuard, PeakAndReferenceRatiosAreDiagnosticsOnly) {
   GuardEntry b = entry("a", "fast", 1.0);
   b.reference_median = 100.0;
   b.reference_min = 90.0;
-  GuardEntry n = entry("a", "fast", 3.0);  // 3x slower, reference 1.5x slower: relative 2x
-  n.reference_median = 150.0;
-  n.reference_min = 135.0;
-  auto r = bench::compare_runs({n}, baseline_of({b}), opt);
+  // Same time, but the peak measured 25% higher and the reference backend 2x faster this run:
+  // the diagnostics move, the verdict does not.
+  GuardEntry n = entry("a", "fast", 1.0);
+  n.peak_gflops = 125;
+  n.reference_median = 50.0;
+  n.reference_min = 45.0;
+  const auto r = compare({n}, baseline_of({b}));
   ASSERT_EQ(r.rows.size(), 1u);
-  EXPECT_NEAR(r.rows[0].ratio, 2.0, 1e-12);
-  EXPECT_TRUE(r.regression);
-  opt.stat = bench::GuardStat::min;
-  n.min = 1.2;  // its best sample is fine: 1.2/135 vs 0.9/90 -> ratio 0.889
-  r = bench::compare_runs({n}, baseline_of({b}), opt);
-  EXPECT_NEAR(r.rows[0].ratio, (1.2 / 135.0) / (0.9 / 90.0), 1e-12);
-  EXPECT_FALSE(r.regression);
-  // The reference backend is not guarded against itself; a missing yardstick is a note.
-  GuardEntry ref = entry("a", "reference", 1.0);
-  GuardEntry lone = entry("b", "fast", 1.0);
-  r = bench::compare_runs({ref, lone}, baseline_of({ref, lone}), opt);
-  EXPECT_TRUE(r.rows.empty());
-  ASSERT_EQ(r.notes.size(), 1u);
-  EXPECT_NE(r.notes[0].find("reference backend not timed in the same run"), std::string::npos);
+  EXPECT_EQ(r.rows[0].verdict, "ok");
+  EXPECT_NEAR(*r.rows[0].ratio_vs_peak, 1.25, 1e-12);
+  EXPECT_NEAR(*r.rows[0].ratio_vs_reference, 2.0, 1e-12);
+  EXPECT_FALSE(compare({entry("a", "fast", 1.0)}, baseline_of({entry("a", "fast", 1.0)})).rows[0].ratio_vs_reference);
 }
 
-TEST(BenchGuard, UnmatchedCasesAreNotesNotFailures) {
+TEST(BenchGuard, MinStatistic) {
+  GuardOptions opt;
+  opt.stat = bench::GuardStat::min;
+  GuardEntry n = entry("a", "x", 3.0);  // median 3x slower, best sample fine
+  n.min = 0.95;
+  const auto r = compare({n}, baseline_of({entry("a", "x", 1.0)}), opt);  // baseline min 0.9
+  EXPECT_NEAR(r.rows.at(0).ratio, 0.95 / 0.9, 1e-12);
+  EXPECT_FALSE(r.regression);
+  EXPECT_TRUE(compare({n}, baseline_of({entry("a", "x", 1.0)})).regression);  // median: caught
+}
+
+TEST(BenchGuard, MissingRowsAndChangedProblemsFail) {
   GuardEntry changed = entry("c", "x", 9.0);
   changed.problem = "Q";
-  const auto r = bench::compare_runs({entry("new", "x", 9.0), changed}, baseline_of({entry("gone", "x", 1.0), entry("c", "x", 1.0)}),
-                                     GuardOptions{});
+  GuardEntry other_threads = entry("d", "x", 1.0);
+  other_threads.threads = 2;
+  const Baseline base = baseline_of({entry("gone", "x", 1.0), entry("c", "x", 1.0), entry("d", "x", 1.0), entry("e", "x", 1.0)});
+  auto r = compare({entry("new", "x", 9.0), changed, other_threads, entry("e", "x", 1.0)}, base);
   EXPECT_FALSE(r.regression);
-  EXPECT_TRUE(r.rows.empty());
-  ASSERT_EQ(r.notes.size(), 3u);
-  EXPECT_NE(r.notes[0].find("new / x / forward: not in the baseline"), std::string::npos);
-  EXPECT_NE(r.notes[1].find("problem changed (P -> Q)"), std::string::npos);
-  EXPECT_NE(r.notes[2].find("gone / x / forward: in the baseline but not timed"), std::string::npos);
+  EXPECT_TRUE(r.failed());
+  ASSERT_EQ(r.rows.size(), 1u);  // e
+  ASSERT_EQ(r.notes.size(), 2u);
+  EXPECT_NE(r.notes[0].find("new / x / forward (1 thread): not in the baseline"), std::string::npos) << r.notes[0];
+  EXPECT_NE(r.notes[1].find("d / x / forward (2 threads): not in the baseline"), std::string::npos) << r.notes[1];
+  ASSERT_EQ(r.errors.size(), 3u);
+  EXPECT_NE(r.errors[0].find("problem changed (P -> Q)"), std::string::npos);
+  EXPECT_NE(r.errors[1].find("gone / x / forward (1 thread): in the baseline but not timed"), std::string::npos);
+  EXPECT_NE(r.errors[2].find("d / x / forward (1 thread): in the baseline but not timed"), std::string::npos);
+  GuardOptions lenient;
+  lenient.allow_missing = true;
+  r = compare({entry("e", "x", 1.0), changed}, base, lenient);
+  EXPECT_EQ(r.errors.size(), 1u);  // the changed problem stays an error
+  // Nothing in common: an error, not "ok (0 comparisons)".
+  r = compare({entry("new", "x", 1.0)}, baseline_of({}), lenient);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("nothing was compared"), std::string::npos);
+}
+
+TEST(BenchGuard, StorePicksTheBaselineOfThisMachine) {
+  const testing::TempFile name(".store");
+  const std::string dir = name.path();
+  std::filesystem::create_directories(dir);
+  const auto save = [&](const bench::Fingerprint& f, double median) {
+    bench::RunReport rep;
+    rep.fingerprint = f;
+    bench::CaseResult c;
+    c.case_name = "a";
+    c.backend = "x";
+    c.time.median = c.time.min = median;
+    rep.results.push_back(c);
+    write_file_atomically(dir + "/" + bench::baseline_file_name(f), bench::report_json(rep).dump());
+  };
+  save(machine("17"), 1.0);
+  save(machine("2"), 2.0);
+  const std::optional<Baseline> b = bench::select_baseline(dir, machine("2"));
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->entries.at(0).median, 2.0);
+  EXPECT_FALSE(bench::select_baseline(dir, machine("99")).has_value());
+  EXPECT_NE(bench::no_baseline_in_store(dir, machine("99")).no_baseline_for_machine.find("no baseline for this machine in"),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 using testing::quick_options;

@@ -11,25 +11,17 @@
 #include "natten/io/h5.hpp"
 #include "support/random_problem.hpp"
 #include "support/ref_fixtures.hpp"
+#include "support/run_command.hpp"
 
 namespace natten {
 namespace {
 
-struct CommandResult {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using testing::CommandResult;
 
+// stdout, then stderr, in `out`.
 CommandResult run(const std::string& args) {
-  const std::string cmd = std::string(NATTEN_CHECK_EXE) + " " + args + " 2>&1";
-  CommandResult r;
-  std::FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  CommandResult r = testing::run_command(std::string(NATTEN_CHECK_EXE) + " " + args);
+  r.out += r.err;
   return r;
 }
 
@@ -43,13 +35,8 @@ CommandResult python_json(const std::string& json_path, const std::string& snipp
     std::fprintf(f, "import json, sys\nd = json.load(open(sys.argv[1]))\n%s\nprint('json ok')\n", snippet.c_str());
     std::fclose(f);
   }
-  CommandResult r;
-  std::FILE* p = ::popen(("python3 " + script + " " + json_path + " 2>&1").c_str(), "r");
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  CommandResult r = testing::run_command("python3 " + script + " " + json_path);
+  r.out += r.err;
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "natten/bench/work_guard.hpp"
 #include "natten/core/error.hpp"
 
 namespace natten::bench {
@@ -67,13 +68,15 @@ std::string single_line(std::string s) {
 Options parse_command_line(int argc, const char* const* argv) {
   Options o;
   for (int i = 0; i < argc; ++i) o.command_line += (i ? " " : "") + std::string(argv[i]);
+  for (int i = 1; i < argc; ++i) o.args.emplace_back(argv[i]);
 
   CLI::App app{
       "natten-bench: time neighborhood-attention backends with exact FLOP counts, verification against the\n"
       "reference backend, % of measured FMA peak, and baseline regression guards.\n"
       "Examples:  natten-bench --rank 2 --k 7 --backward\n"
       "           natten-bench -i 64 64 -w 7 --dtype fp16 --backend all --json out.json\n"
-      "           natten-bench --config configs/ci-quick.ini --baseline configs/ci-baseline.json --guard peak,reference",
+      "           natten-bench --config configs/ci-work.ini --count-work --baseline configs/ci-work-baseline.json\n"
+      "           natten-bench --config configs/ci-quick.ini --ab build-base/apps/natten-bench/natten-bench",
       "natten-bench"};
   app.get_formatter()->column_width(34);
 
@@ -127,20 +130,69 @@ Options parse_command_line(int argc, const char* const* argv) {
                         ->group("Output");
   app.add_flag("-q,--quiet", o.quiet, "No progress line on stderr")->group("Output");
 
-  app.add_option("--baseline", o.baseline_path, "Compare with a natten-bench JSON report; exit 1 on a regression")->group("Guard");
-  app.add_option("--save-baseline", o.save_baseline_path, "Write this run as a baseline (the JSON report)")->group("Guard");
+  app.add_option("--baseline", o.baseline_path,
+                 "Compare with a stored report, or a directory of them (one per machine); exit 1 on a regression. "
+                 "With --count-work: a work baseline")
+      ->group("Guard");
+  app.add_option("--save-baseline", o.save_baseline_path,
+                 "Write this run as a baseline (its JSON report); a directory: DIR/<machine fingerprint>.json")
+      ->group("Guard");
+  CLI::Option* allow_missing =
+      app.add_flag("--allow-missing", o.guard.allow_missing, "Baseline rows this run lacks are notes, not failures")
+          ->group("Guard");
   double max_slowdown = o.guard.max_slowdown;
-  app.add_option("--max-slowdown", max_slowdown, "Allowed slowdown ratio beyond measured noise (default 1.10)")->group("Guard");
-  std::string guard = "time";
-  app.add_option("--guard", guard,
-                 "What to compare: time (same machine), peak (% of measured FMA peak), reference (speedup over the "
-                 "reference backend); comma list (default time)")
-      ->group("Guard");
-
+  CLI::Option* max_slowdown_opt =
+      app.add_option("--max-slowdown", max_slowdown, "Time guard: allowed slowdown ratio beyond measured noise (default 1.10)")
+          ->group("Guard");
   std::string guard_stat = "median";
-  app.add_option("--guard-stat", guard_stat,
-                 "Time statistic the guard compares: median (default) or min (least disturbed by other load)")
-      ->group("Guard");
+  CLI::Option* guard_stat_opt =
+      app.add_option("--guard-stat", guard_stat, "Time guard: compare the median (default) or min time")->group("Guard");
+
+  WorkOptions& wo = o.work;
+  bool count_work = false;
+  CLI::Option* count_opt = app.add_flag("--count-work", count_work,
+                                        "Count the instructions and simulated cache misses of one call per case under "
+                                        "valgrind's callgrind (one thread, one SIMD target): the deterministic guard")
+                               ->group("Modes");
+  std::vector<CLI::Option*> work_only;
+  work_only.push_back(app.add_option("--work-max-increase", wo.guard.max_increase,
+                                     "Work guard: fail above this increase per call (default 0.03 = +3%)")
+                          ->group("Work guard"));
+  std::string work_gate = "instructions";
+  work_only.push_back(app.add_option("--work-gate", work_gate,
+                                     "Work guard: metrics that fail it: instructions, d1_misses, ll_misses, "
+                                     "cycles_estimate; comma list (default instructions)")
+                          ->group("Work guard"));
+  work_only.push_back(app.add_option("--valgrind", wo.valgrind, "The valgrind executable (default: valgrind on PATH)")
+                          ->group("Work guard"));
+  bool no_cache_sim = false;
+  work_only.push_back(
+      app.add_flag("--no-cache-sim", no_cache_sim, "Count instructions only (no simulated caches: about 2x faster)")
+          ->group("Work guard"));
+  work_only.push_back(app.add_option("--count-calls", wo.calls, "Calls counted per row after the warm-up call (default 1)")
+                          ->group("Work guard"));
+
+  AbOptions& ab = o.ab;
+  CLI::Option* ab_opt = app.add_option("--ab", ab.base_exe,
+                                       "Time the base build BASE_EXE (a natten-bench) and this one in alternating runs; "
+                                       "exit 1 on a significant slowdown")
+                            ->group("Modes");
+  std::vector<CLI::Option*> ab_only;
+  ab_only.push_back(app.add_option("--ab-new", ab.new_exe, "The new build's natten-bench (default: this one)")->group("A/B"));
+  ab_only.push_back(app.add_option("--ab-rounds", ab.rounds, "Runs of each build (default 15)")->group("A/B"));
+  ab_only.push_back(app.add_option("--ab-max-slowdown", ab.max_slowdown,
+                                   "Slowdowns below this fraction never fail (default 0.05 = 5%)")
+                        ->group("A/B"));
+  ab_only.push_back(
+      app.add_option("--ab-alpha", ab.alpha, "False-alarm rate over all rows, Holm-corrected (default 0.05)")->group("A/B"));
+  ab_only.push_back(app.add_option("--ab-seed", ab.seed, "Seed of the run order and the bootstrap (default 1)")->group("A/B"));
+  std::string ab_stat = "min";
+  ab_only.push_back(
+      app.add_option("--ab-stat", ab_stat, "Each run's time per row: min (default, least disturbed by load) or median")
+          ->group("A/B"));
+
+  app.add_option("--simd", o.simd, "cpu backend: run the kernels on this SIMD target (AVX3, AVX2, SSE4, ...; default: the best)")
+      ->group("Timing");
 
   bool peak = false, dry_run = false, list = false;
   CLI::Option* peak_opt = app.add_flag("--peak", peak, "Measure and print the fp32 FMA peak, then exit")->group("Modes");
@@ -148,11 +200,14 @@ Options parse_command_line(int argc, const char* const* argv) {
       app.add_flag("--dry-run", dry_run, "Describe the problems, their FLOPs and which backends support them; time nothing")
           ->group("Modes");
   CLI::Option* list_opt = app.add_flag("--list-backends", list, "List the backends and whether they are available")->group("Modes");
-  peak_opt->excludes(dry_opt)->excludes(list_opt);
-  dry_opt->excludes(list_opt);
-  // Test hook, hidden from --help: makes every timed call run the kernel N times, so a test can
-  // prove the regression guard fails when the code gets slower.
+  const std::vector<CLI::Option*> modes = {peak_opt, dry_opt, list_opt, count_opt, ab_opt};
+  for (std::size_t i = 0; i < modes.size(); ++i)
+    for (std::size_t j = i + 1; j < modes.size(); ++j) modes[i]->excludes(modes[j]);
+  // Test hooks, hidden from --help: every timed call runs the kernel N times, so a test can prove
+  // the regression guard fails when the code gets slower; a fake CPU identity, so a test can prove
+  // a baseline of another machine is never compared.
   app.add_option("--inject-slowdown", o.inject_slowdown)->group("");
+  app.add_option("--fake-cpu", o.fake_cpu)->group("");
 
   try {
     app.parse(argc, argv);
@@ -188,14 +243,63 @@ Options parse_command_line(int argc, const char* const* argv) {
   if (!(o.verify_max_gflop >= 0)) fail("--verify-max-gflop: {} must be >= 0", o.verify_max_gflop);
   if (!(max_slowdown >= 1.0)) fail("--max-slowdown: {} must be >= 1", max_slowdown);
   o.guard.max_slowdown = max_slowdown;
-  o.guard.kinds = parse_guards(guard);
   o.guard.stat = parse_guard_stat(guard_stat);
   if (o.inject_slowdown < 1) fail("--inject-slowdown: {} must be >= 1", o.inject_slowdown);
   validate_policy(p);
 
-  o.mode = peak ? Mode::peak : dry_run ? Mode::dry_run : list ? Mode::list_backends : Mode::run;
-  if (o.mode != Mode::run && (!o.baseline_path.empty() || !o.save_baseline_path.empty()))
-    fail("--baseline/--save-baseline need a timed run (not --peak, --dry-run or --list-backends)");
+  o.mode = peak ? Mode::peak
+           : dry_run ? Mode::dry_run
+           : list ? Mode::list_backends
+           : count_work ? Mode::count_work
+           : ab_opt->count() > 0 ? Mode::ab
+                                 : Mode::run;
+  const auto given = [](const std::vector<CLI::Option*>& opts) -> CLI::Option* {
+    for (CLI::Option* x : opts)
+      if (x->count() > 0) return x;
+    return nullptr;
+  };
+  if (CLI::Option* x = given(work_only); x != nullptr && o.mode != Mode::count_work)
+    fail("{} applies to --count-work only", x->get_name());
+  if (CLI::Option* x = given(ab_only); x != nullptr && o.mode != Mode::ab) fail("{} applies to --ab only", x->get_name());
+  const bool has_baseline = !o.baseline_path.empty() || !o.save_baseline_path.empty();
+  if (has_baseline && o.mode != Mode::run && o.mode != Mode::count_work)
+    fail("--baseline/--save-baseline need a timed run or --count-work");
+  if (CLI::Option* x = given({max_slowdown_opt, guard_stat_opt}); x != nullptr && (o.mode != Mode::run || o.baseline_path.empty()))
+    fail("{} applies to the time guard only (a timed run with --baseline)", x->get_name());
+  if (allow_missing->count() > 0 && o.baseline_path.empty()) fail("--allow-missing needs --baseline");
+
+  if (o.mode == Mode::count_work) {
+    wo.cache_sim = !no_cache_sim;
+    wo.guard.allow_missing = o.guard.allow_missing;
+    wo.guard.gated.clear();
+    for (std::string_view rest = work_gate;;) {
+      const std::size_t comma = rest.find(',');
+      const std::string m(rest.substr(0, comma));
+      if (std::find(work_metrics().begin(), work_metrics().end(), m) == work_metrics().end())
+        fail("--work-gate: unknown metric '{}' (expected instructions, d1_misses, ll_misses or cycles_estimate)", m);
+      if (no_cache_sim && m != "instructions") fail("--work-gate {}: needs the simulated caches (drop --no-cache-sim)", m);
+      wo.guard.gated.push_back(m);
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    if (!(wo.guard.max_increase >= 0)) fail("--work-max-increase: {} must be >= 0", wo.guard.max_increase);
+    if (wo.calls < 1) fail("--count-calls: {} must be >= 1", wo.calls);
+    if (o.overrides.threads && o.overrides.threads->value != 1)
+      fail("--threads {}: --count-work counts one thread (the count of several is not deterministic)",
+           o.overrides.threads->value);
+    if (!o.csv_path.empty() || !o.markdown_path.empty() || o.markdown_to_stdout)
+      fail("--count-work writes a table and --json only (not --csv or --markdown)");
+  }
+  if (o.mode == Mode::ab) {
+    if (ab.rounds < 3) fail("--ab-rounds: {} must be >= 3 (a rank test needs several runs of each build)", ab.rounds);
+    if (!(ab.max_slowdown >= 0)) fail("--ab-max-slowdown: {} must be >= 0", ab.max_slowdown);
+    if (!(ab.alpha > 0 && ab.alpha < 1)) fail("--ab-alpha: {} must be in (0, 1)", ab.alpha);
+    if (ab.base_exe.empty()) fail("--ab: needs the base build's natten-bench");
+    if (ab_stat != "min" && ab_stat != "median") fail("--ab-stat: unknown statistic '{}' (expected min or median)", ab_stat);
+    ab.stat = ab_stat == "min" ? GuardStat::min : GuardStat::median;
+    if (!o.csv_path.empty() || !o.markdown_path.empty() || o.markdown_to_stdout)
+      fail("--ab writes a table and --json only (not --csv or --markdown)");
+  }
   return o;
 }
 

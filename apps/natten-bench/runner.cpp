@@ -21,20 +21,6 @@
 namespace natten::bench {
 namespace {
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// The directions a case times: forward, and backward with `backward`.
-std::vector<bool> directions_of(const config::ResolvedCase& c) {
-  return c.backward ? std::vector<bool>{false, true} : std::vector<bool>{false};
-}
-
 int case_threads(const config::ResolvedCase& c) { return resolve_threads(c.threads.value_or(0)); }
 
 struct Step {
@@ -71,6 +57,7 @@ void time_case(Backend& b, Workload& w, bool backward, const Options& o, CaseRes
                                 format_seconds(s.median), 100.0 * s.rel_noise));
   }, device);
   r.time = summarize(m.samples);
+  r.samples = m.samples;
   if (!m.device_samples.empty()) r.device_time = summarize(m.device_samples);
   r.batch = m.batch;
   r.warmup_calls = m.warmup_calls;
@@ -179,6 +166,10 @@ void attach_reference_times(std::vector<CaseResult>::iterator first, std::vector
 
 }  // namespace
 
+std::vector<bool> directions_of(const config::ResolvedCase& c) {
+  return c.backward ? std::vector<bool>{false, true} : std::vector<bool>{false};
+}
+
 RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& o, const BackendFactory& factory) {
   Progress progress(o.quiet);
   RunReport rep;
@@ -186,6 +177,7 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
   rep.command_line = o.command_line;
   rep.machine = machine_info();
   rep.build = build_info();
+  rep.fingerprint = machine_fingerprint();
   rep.policy = o.policy;
 
   // Every backend name is checked before any work, so a typo fails at once (exit 2).

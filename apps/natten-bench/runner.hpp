@@ -19,6 +19,9 @@ namespace natten::bench {
 // Makes a backend by name; the registry's make_backend unless a test substitutes its own.
 using BackendFactory = std::function<std::unique_ptr<Backend>(std::string_view)>;
 
+// The directions a case runs: forward, and backward when the case asks for it (false, true).
+std::vector<bool> directions_of(const config::ResolvedCase& c);
+
 RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& options,
                     const BackendFactory& factory = make_backend);
 

@@ -1,5 +1,6 @@
 #include "natten/bench/machine.hpp"
 
+#include <ctime>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -63,6 +64,15 @@ MachineInfo machine_info() {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) m.hostname = host;
   return m;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
 }
 
 int resolve_threads(int requested) { return requested > 0 ? requested : usable_cores(); }

@@ -26,6 +26,9 @@ struct BuildInfo {
 MachineInfo machine_info();
 const BuildInfo& build_info();
 
+// The current time, UTC, ISO 8601 ("2026-12-03T15:07:07Z"): every report's `created`.
+std::string utc_now();
+
 // Worker threads for `requested` (0 = all usable cores).
 int resolve_threads(int requested);
 

@@ -95,6 +95,7 @@ Json result_json(const CaseResult& r) {
   if (r.status != Status::timed) return j;
   j.set("time_s", time_json(r.time));
   j.set("rel_noise", r.time.rel_noise);
+  j.set("samples_s", json_array(r.samples));
   // Device time beside wall time (GPU backends); null when the backend does not report it.
   j.set("device_time_s", r.device_time ? time_json(*r.device_time) : Json());
   j.set("device_rel_noise", r.device_time ? Json(r.device_time->rel_noise) : Json());
@@ -111,9 +112,7 @@ Json result_json(const CaseResult& r) {
   j.set("reference_min_s", optional_number(r.reference_min));
   j.set("reference_rel_noise", optional_number(r.reference_rel_noise));
   j.set("speedup_vs_reference", optional_number(r.speedup_vs_reference));
-  Json w = Json::array();
-  for (const std::string& s : r.warnings) w.push(s);
-  j.set("warnings", w);
+  j.set("warnings", json_array(r.warnings));
   return j;
 }
 
@@ -130,6 +129,7 @@ Json report_json(const RunReport& rep) {
   m.set("usable_cores", rep.machine.usable_cores);
   m.set("os", rep.machine.os);
   m.set("hostname", rep.machine.hostname);
+  m.set("fingerprint", fingerprint_json(rep.fingerprint));
   j.set("machine", m);
   Json b = Json::object();
   b.set("version", rep.build.version);

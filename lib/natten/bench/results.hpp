@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "natten/bench/fingerprint.hpp"
 #include "natten/bench/machine.hpp"
 #include "natten/bench/peak.hpp"
 #include "natten/bench/stats.hpp"
@@ -45,6 +46,7 @@ struct CaseResult {
   double flops = 0;  // exact, see flops.hpp
   double bytes = 0;  // compulsory traffic, see flops.hpp
   Summary time;      // seconds per call (wall clock)
+  std::vector<double> samples;  // every sample's seconds per call, in the order measured
   // Device seconds per call (Backend::last_device_seconds(): GPU command-buffer time), when the
   // backend reports it for every timed call.
   std::optional<Summary> device_time;
@@ -69,6 +71,7 @@ struct RunReport {
   std::string created;       // UTC, ISO 8601
   std::string command_line;
   MachineInfo machine;
+  Fingerprint fingerprint;  // what the wall times belong to (guard.hpp)
   BuildInfo build;
   std::vector<PeakResult> peaks;
   TimingPolicy policy;

@@ -392,4 +392,25 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+Json read_json_file(const std::string& path, const std::string& what) {
+  const std::string text = read_file(path);
+  try {
+    return Json::parse(text, path);
+  } catch (const Error& e) {
+    throw Error(what + " " + e.what());
+  }
+}
+
+Json json_array(const std::vector<std::string>& values) {
+  Json a = Json::array();
+  for (const std::string& v : values) a.push(v);
+  return a;
+}
+
+Json json_array(const std::vector<double>& values) {
+  Json a = Json::array();
+  for (double v : values) a.push(v);
+  return a;
+}
+
 }  // namespace natten

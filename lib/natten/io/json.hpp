@@ -69,5 +69,10 @@ class Json {
 void write_file_atomically(const std::string& path, const std::string& text);
 // Reads a whole file; throws Error naming the path when it cannot.
 std::string read_file(const std::string& path);
+// Reads and parses a JSON file; a parse error reads "<what> <path>: line L column C: ...".
+Json read_json_file(const std::string& path, const std::string& what);
+// A JSON array of the values.
+Json json_array(const std::vector<std::string>& values);
+Json json_array(const std::vector<double>& values);
 
 }  // namespace natten

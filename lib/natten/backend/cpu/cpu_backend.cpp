@@ -8,6 +8,7 @@
 #include "natten/backend/cpu/merge_args.hpp"
 #include "natten/backend/cpu/parallel.hpp"
 #include "natten/backend/cpu/passes.hpp"
+#include "natten/backend/cpu/simd_targets.hpp"
 #include "natten/backend/cpu/split_ops.hpp"
 #include "natten/backend/cpu/varlen.hpp"
 #include "natten/backend/factories.hpp"

@@ -26,7 +26,4 @@ void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::i
 void backward_extra_kv_unit(DType t, const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token,
                             Workspace& ws);
 
-// Name of the SIMD target the kernels dispatch to on this machine ("AVX3", "AVX2", "NEON", ...).
-std::string simd_target();
-
 }  // namespace natten::cpu

@@ -10,6 +10,8 @@ namespace natten::cpu {
 
 // Targets compiled in and supported by this CPU, best first (e.g. "AVX3", "AVX2", "SSE4", "SCALAR").
 std::vector<std::string> usable_simd_targets();
+// The target the kernels dispatch to now: the best usable one, or the one forced below.
+std::string simd_target();
 // Makes the kernels dispatch to `name` (one of usable_simd_targets()); "" restores the best.
 // Not thread-safe: call it while no kernel runs.
 void force_simd_target(const std::string& name);
