@@ -1,4 +1,5 @@
-// natten-bench --ab: the statistics (Mann-Whitney U, Holm, bootstrap ratio of medians) against
+// natten-bench --ab: the statistics (Wilcoxon signed-rank, Mann-Whitney U, Holm, bootstrap ratio
+// of medians) against
 // values worked out by hand, and the mode end to end: the same build twice (A/A) is never
 // flagged, and a 20% slowdown injected into one cpu kernel (natten-bench-fault) is flagged in
 // that row only. These tests time real runs, so CTest runs them alone (RUN_SERIAL).
@@ -11,6 +12,7 @@
 
 #include "natten/bench/ab_stats.hpp"
 #include "natten/bench/machine.hpp"
+#include "natten/io/files.hpp"
 #include "natten/io/json.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_file.hpp"
@@ -52,6 +54,25 @@ TEST(AbStats, MannWhitneyWithTiesUsesTheNormalApproximation) {
   EXPECT_GT(bench::mann_whitney_greater(b, a), 0.99);
 }
 
+TEST(AbStats, WilcoxonSignedRankExactTails) {
+  EXPECT_NEAR(bench::wilcoxon_signed_rank_greater({1, 2, 3}), 1.0 / 8, 1e-12);        // every sign positive
+  EXPECT_NEAR(bench::wilcoxon_signed_rank_greater({0.1, 0.2, 0.3, 0.4, 0.5}), 1.0 / 32, 1e-12);
+  // {-1, 2, 3}: W+ = 2 + 3 = 5; subsets of ranks {1, 2, 3} summing to 5 or more: {2,3}, {1,2,3}.
+  EXPECT_NEAR(bench::wilcoxon_signed_rank_greater({-1, 2, 3}), 2.0 / 8, 1e-12);
+  EXPECT_NEAR(bench::wilcoxon_signed_rank_greater({-1, -2, -3}), 1.0, 1e-12);
+  // Zeros carry no sign and are dropped (Wilcoxon's rule): {0, 1, 2} is {1, 2}.
+  EXPECT_NEAR(bench::wilcoxon_signed_rank_greater({0, 1, 2}), 1.0 / 4, 1e-12);
+  EXPECT_EQ(bench::wilcoxon_signed_rank_greater({0, 0, 0}), 1.0);
+  // 40 positive differences: 2^-40, exactly.
+  std::vector<double> d;
+  for (int i = 1; i <= 40; ++i) d.push_back(0.01 * i);
+  EXPECT_NEAR(bench::wilcoxon_signed_rank_greater(d) / std::ldexp(1.0, -40), 1.0, 1e-9);
+  // Tied magnitudes: the normal approximation, still decisive for a clear shift.
+  // (12 positive differences: exact 2^-12 = 2.4e-4 without ties; the approximation says 1.1e-3.)
+  EXPECT_LT(bench::wilcoxon_signed_rank_greater({1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 3, 3}), 0.002);
+  EXPECT_GT(bench::wilcoxon_signed_rank_greater({-1, -1, -1, -1, -2, -2, -2, -2, -2, -2, -3, -3}), 0.99);
+}
+
 TEST(AbStats, HolmAdjustment) {
   const std::vector<double> adj = bench::holm_adjust({0.01, 0.04, 0.03});
   EXPECT_NEAR(adj[0], 0.03, 1e-12);  // 3 * 0.01
@@ -69,6 +90,10 @@ TEST(AbStats, RatioOfMediansAndItsInterval) {
   EXPECT_NEAR(n.ratio, 1.2, 1e-12);
   EXPECT_LT(n.low, n.ratio);
   EXPECT_GT(n.high, n.ratio);
+  // Paired resampling keeps each round's two values together: a constant ratio has no spread.
+  const bench::RatioEstimate p = bench::ratio_of_medians({1, 3, 2, 5, 4}, {1.1, 3.3, 2.2, 5.5, 4.4}, 0.95, 2000, 1, true);
+  EXPECT_NEAR(p.low, 1.1, 1e-12);
+  EXPECT_NEAR(p.high, 1.1, 1e-12);
   // Seeded: the same data give the same interval.
   const bench::RatioEstimate again = bench::ratio_of_medians({1.0, 1.1, 0.9, 1.05, 0.95}, {1.2, 1.3, 1.1, 1.25, 1.15});
   EXPECT_EQ(n.low, again.low);

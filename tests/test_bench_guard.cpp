@@ -10,6 +10,7 @@
 #include "natten/bench/guard.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/files.hpp"
 #include "natten/io/json.hpp"
 #include "runner.hpp"
 #include "suite.hpp"
@@ -228,7 +229,7 @@ TEST(BenchGuard, StorePicksTheBaselineOfThisMachine) {
     c.backend = "x";
     c.time.median = c.time.min = median;
     rep.results.push_back(c);
-    write_file_atomically(dir + "/" + bench::baseline_file_name(f), bench::report_json(rep).dump());
+    write_output("test", dir + "/" + bench::baseline_file_name(f), bench::report_json(rep).dump());
   };
   save(machine("17"), 1.0);
   save(machine("2"), 2.0);
@@ -389,9 +390,9 @@ TEST(BenchReport, WritersCoverEveryResult) {
   const std::string md = bench::report_markdown(rep);
   EXPECT_NE(md.find("| case | problem | backend |"), std::string::npos) << md;
   // Atomic write: a file in a missing directory is an error and leaves nothing behind.
-  EXPECT_THROW(write_file_atomically("/nonexistent-dir/x.json", "{}"), Error);
+  EXPECT_THROW(write_output("--json", "/nonexistent-dir/x.json", "{}"), Error);
   testing::TempFile out(".json");
-  write_file_atomically(out.path(), bench::report_json(rep).dump());
+  write_output("--json", out.path(), bench::report_json(rep).dump());
   EXPECT_EQ(bench::read_baseline(out.path()).entries.size(), 1u);  // the failed twin is not a baseline entry
 }
 

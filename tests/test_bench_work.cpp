@@ -14,6 +14,7 @@
 #include "natten/bench/machine.hpp"
 #include "natten/bench/work_guard.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/files.hpp"
 #include "natten/io/json.hpp"
 #include "support/run_command.hpp"
 #include "support/temp_file.hpp"

@@ -1,5 +1,5 @@
 // natten-check's reading and writing: round trips through write_ref_case, heads-first files,
-// candidate files, the JSON writer and the atomic output helper.
+// candidate files and the JSON writer.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,7 +9,6 @@
 #include "compare_case.hpp"
 #include "natten/io/json.hpp"
 #include "natten/core/error.hpp"
-#include "natten/io/atomic_file.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/parity/case_ops.hpp"
 #include "report.hpp"
@@ -249,20 +248,6 @@ TEST(CheckIo, JsonEscapesAndFormats) {
             "{\n  \"s\": \"a\\\"b\\\\c\\n\\t\\u0001 \xc3\xa9 \xef\xbf\xbd end\",\n  \"n\": 0.1,\n  \"i\": -3,\n"
             "  \"nan\": \"nan\",\n  \"inf\": \"-inf\",\n  \"empty\": [],\n  \"b\": true,\n  \"z\": null\n}");
   EXPECT_EQ(Json::number_or_name(2.5).as_number("x"), 2.5);
-}
-
-TEST(CheckIo, AtomicOutputLeavesNoPartialFile) {
-  const std::string path = testing::temp_path("atomic");
-  {
-    AtomicOutput out(path);
-    testing::write_bytes(out.temp_path(), {1, 2, 3});
-    // Not committed: the destination never appears and the temporary is removed.
-  }
-  EXPECT_FALSE(std::filesystem::exists(path));
-  EXPECT_FALSE(std::filesystem::exists(path + ".tmp." + std::to_string(::getpid())));
-  write_text_atomically(path, "hello");
-  EXPECT_EQ(testing::read_bytes(path).size(), 5u);
-  EXPECT_THROW(write_text_atomically("/nonexistent-dir/x.json", "x"), Error);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "ab_mode.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -14,6 +15,7 @@
 #include "natten/bench/report.hpp"
 #include "natten/bench/subprocess.hpp"
 #include "natten/core/error.hpp"
+#include "outputs.hpp"
 #include "suite.hpp"
 
 namespace natten::bench {
@@ -82,6 +84,7 @@ int ab_mode(const Options& o) {
   for (const std::string& exe : {ab.base_exe, new_exe})
     if (::access(exe.c_str(), X_OK) != 0) fail("--ab: '{}' is not an executable file", exe);
   const std::vector<std::string> args = forwarded_args(o.args);
+  const Outputs out(o, "");
 
   const char* tmp = std::getenv("TMPDIR");
   std::string dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/natten-ab.XXXXXX";
@@ -136,9 +139,15 @@ int ab_mode(const Options& o) {
     Row row;
     row.key = key;
     row.obs = ob;
-    row.ratio = ratio_of_medians(ob.base, ob.now, 0.95, 2000, ab.seed);
-    row.p_slower = mann_whitney_greater(ob.base, ob.now);
-    row.p_faster = mann_whitney_greater(ob.now, ob.base);
+    // Round k's two runs ran back to back: pair them (the log ratio cancels that moment's load).
+    std::vector<double> up, down;
+    for (int k = 0; k < ab.rounds; ++k) {
+      up.push_back(std::log(ob.now[static_cast<std::size_t>(k)] / ob.base[static_cast<std::size_t>(k)]));
+      down.push_back(-up.back());
+    }
+    row.ratio = ratio_of_medians(ob.base, ob.now, 0.95, 2000, ab.seed, /*paired=*/true);
+    row.p_slower = wilcoxon_signed_rank_greater(up);
+    row.p_faster = wilcoxon_signed_rank_greater(down);
     rows.push_back(row);
   }
   if (rows.empty()) fail("--ab: no row was timed by both builds in every run (compare the two builds' --dry-run)");
@@ -178,9 +187,9 @@ int ab_mode(const Options& o) {
   }
   for (const std::string& n : notes) text += "note: " + n + "\n";
   text += regression ? "verdict: REGRESSION\n" : fmt::format("verdict: ok ({} rows compared)\n", rows.size());
-  std::fprintf(o.json_path == "-" ? stderr : stdout, "%s", text.c_str());
+  std::fprintf(out.any_stdout() ? stderr : stdout, "%s", text.c_str());
 
-  if (!o.json_path.empty()) {
+  if (out.json) {
     Json j = Json::object();
     j.set("schema", kAbSchema);
     j.set("created", utc_now());
@@ -193,7 +202,7 @@ int ab_mode(const Options& o) {
     j.set("alpha", ab.alpha);
     j.set("statistic", stat);
     j.set("order", json_array(order_log));
-    Json out = Json::array();
+    Json results = Json::array();
     for (const Row& r : rows) {
       Json e = Json::object();
       e.set("case", r.key.case_name);
@@ -209,12 +218,12 @@ int ab_mode(const Options& o) {
       e.set("p_faster", r.p_faster);
       e.set("p_faster_holm", r.adj_faster);
       e.set("verdict", r.verdict);
-      out.push(e);
+      results.push(e);
     }
-    j.set("results", out);
+    j.set("results", results);
     j.set("notes", json_array(notes));
     j.set("verdict", regression ? "REGRESSION" : "ok");
-    write_file_atomically(o.json_path, j.dump() + "\n");
+    out.json->write(j.dump() + "\n");
   }
   return regression ? 1 : 0;
 }

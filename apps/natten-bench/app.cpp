@@ -14,6 +14,8 @@
 #include "natten/bench/guard.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/core/error.hpp"
+#include "natten/io/files.hpp"
+#include "outputs.hpp"
 #include "suite.hpp"
 #include "work_mode.hpp"
 
@@ -43,19 +45,18 @@ int peak_mode(const Options& o) {
   return 0;
 }
 
-bool writes_stdout(const Options& o) {
-  return o.json_path == "-" || o.csv_path == "-" || o.markdown_path == "-" || o.markdown_to_stdout;
-}
-
 bool is_directory(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int run_mode(const Options& o, const BackendFactory& factory) {
-  // A bad baseline fails before a long run, not after it.
+  // A bad baseline or output fails before a long run, not after it.
+  const Fingerprint machine = machine_fingerprint();
   std::optional<Baseline> baseline;
-  if (!o.baseline_path.empty()) baseline = select_baseline(o.baseline_path, machine_fingerprint());
+  if (!o.baseline_path.empty()) baseline = select_baseline(o.baseline_path, machine);
+  const Outputs out(o, is_directory(o.save_baseline_path) ? o.save_baseline_path + "/" + baseline_file_name(machine)
+                                                          : o.save_baseline_path);
   const auto cases = assemble_cases(o);
   const RunReport report = run_cases(cases, o, factory);
 
@@ -70,12 +71,12 @@ int run_mode(const Options& o, const BackendFactory& factory) {
   Json json = report_json(report);
   if (guard) json.set("guard", guard_json(*guard, guard_label, o.guard));
   const std::string json_text = json.dump() + "\n";
-  const bool machine_stdout = writes_stdout(o);
+  const bool machine_stdout = out.any_stdout() || o.markdown_to_stdout;
   if (!machine_stdout) fmt::print("{}", report_table(report));
   if (o.markdown_to_stdout) fmt::print("{}", report_markdown(report));
-  if (!o.markdown_path.empty()) write_file_atomically(o.markdown_path, report_markdown(report));
-  if (!o.csv_path.empty()) write_file_atomically(o.csv_path, report_csv(report));
-  if (!o.json_path.empty()) write_file_atomically(o.json_path, json_text);
+  if (out.markdown) out.markdown->write(report_markdown(report));
+  if (out.csv) out.csv->write(report_csv(report));
+  if (out.json) out.json->write(json_text);
 
   if (failures > 0)
     std::fprintf(stderr, "natten-bench: %d case(s) failed verification or errored (see the table)\n", failures);
@@ -83,15 +84,12 @@ int run_mode(const Options& o, const BackendFactory& factory) {
     const std::string text = guard_table(*guard, guard_label, o.guard);
     std::fprintf(machine_stdout ? stderr : stdout, "\n%s", text.c_str());
   }
-  if (!o.save_baseline_path.empty()) {
+  if (out.baseline) {
     if (failures > 0) {
       std::fprintf(stderr, "natten-bench: not saving a baseline from a run with failures\n");
     } else {
-      const std::string path = is_directory(o.save_baseline_path)
-                                   ? o.save_baseline_path + "/" + baseline_file_name(report.fingerprint)
-                                   : o.save_baseline_path;
-      write_file_atomically(path, report_json(report).dump() + "\n");
-      std::fprintf(stderr, "natten-bench: baseline written to %s\n", path.c_str());
+      out.baseline->write(report_json(report).dump() + "\n");
+      std::fprintf(stderr, "natten-bench: baseline written to %s\n", out.baseline->path().c_str());
     }
   }
   return failures > 0 || (guard && guard->failed()) ? 1 : 0;

@@ -14,6 +14,7 @@
 #include "natten/bench/subprocess.hpp"
 #include "natten/bench/work_guard.hpp"
 #include "natten/core/error.hpp"
+#include "outputs.hpp"
 #include "suite.hpp"
 #include "workload.hpp"
 
@@ -71,7 +72,7 @@ int count_child(const Options& o, const std::string& dir, const BackendFactory& 
       }
     }
   }
-  write_file_atomically(dir + "/rows.json", work_json(rep).dump() + "\n");
+  write_output("rows", dir + "/rows.json", work_json(rep).dump() + "\n");
   return 0;
 }
 
@@ -136,6 +137,7 @@ int count_parent(const Options& o, int argc, char** argv) {
   assemble_cases(o);  // bad cases fail here, not under valgrind
   std::optional<WorkReport> baseline;
   if (!o.baseline_path.empty()) baseline = read_work_report(o.baseline_path);
+  const Outputs out(o, o.save_baseline_path);
 
   const ScratchDir dir;
   const std::string version = valgrind_version(o, dir);
@@ -170,13 +172,12 @@ int count_parent(const Options& o, int argc, char** argv) {
   if (baseline) guard = compare_work(rep, *baseline, o.work.guard);
   Json json = work_json(rep);
   if (guard) json.set("guard", work_guard_json(*guard, o.baseline_path, o.work.guard));
-  const bool json_stdout = o.json_path == "-";
-  std::FILE* text = json_stdout ? stderr : stdout;
+  std::FILE* text = out.any_stdout() ? stderr : stdout;
   std::fprintf(text, "%s", work_table(rep).c_str());
   if (guard) std::fprintf(text, "\n%s", work_guard_table(*guard, *baseline, o.baseline_path, o.work.guard).c_str());
-  if (!o.json_path.empty()) write_file_atomically(o.json_path, json.dump() + "\n");
-  if (!o.save_baseline_path.empty()) {
-    write_file_atomically(o.save_baseline_path, work_json(rep).dump() + "\n");
+  if (out.json) out.json->write(json.dump() + "\n");
+  if (out.baseline) {
+    out.baseline->write(work_json(rep).dump() + "\n");
     std::fprintf(stderr, "natten-bench: work baseline written to %s\n", o.save_baseline_path.c_str());
   }
   return guard && guard->failed() ? 1 : 0;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -9,7 +10,7 @@
 #include "check_runner.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
-#include "natten/io/atomic_file.hpp"
+#include "natten/io/files.hpp"
 #include "report.hpp"
 #include "write_refs.hpp"
 
@@ -39,6 +40,8 @@ int run_mode(const Options& o) {
   }
   if (o.list) return print_listing(list_cases(o.file, o.case_globs, o.max_elements, o.read_timeout), stdout);
 
+  std::optional<OutputFile> json;  // checked before any work
+  if (!o.json.empty()) json.emplace("--json", o.json);
   RunOptions r;
   r.backends = o.backends.empty() ? available_backends() : o.backends;
   r.case_globs = o.case_globs;
@@ -47,10 +50,12 @@ int run_mode(const Options& o) {
   r.read_guard_seconds = o.read_timeout;
   r.progress = !o.quiet;
   const RunReport report = o.candidate.empty() ? run_backend_checks(o.file, r) : run_candidate_check(o.file, o.candidate, r);
-  print_table(report, o.strict, stdout);
-  std::fflush(stdout);
+  // With --json - the report owns stdout and the table goes to stderr.
+  std::FILE* table = json && json->is_stdout() ? stderr : stdout;
+  print_table(report, o.strict, table);
+  std::fflush(table);
   if (!report.file_error.empty()) fmt::print(stderr, "natten-check: error: {}\n", report.file_error);
-  if (!o.json.empty()) write_text_atomically(o.json, report_json(report, o.strict));
+  if (json) json->write(report_json(report, o.strict));
   return exit_code(report, o.strict);
 }
 

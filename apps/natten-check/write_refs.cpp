@@ -7,7 +7,7 @@
 #include "case_selection.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
-#include "natten/io/atomic_file.hpp"
+#include "natten/io/files.hpp"
 #include "natten/config/case_spec.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/parity/case_ops.hpp"
@@ -20,6 +20,7 @@
 namespace natten::check {
 
 std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
+  AtomicOutput target("--write", opt.output);  // an unusable output fails before any work
   const std::vector<config::ResolvedCase> all = config::read_resolved_cases(opt.config, config::CaseKeys::parity);
   std::vector<std::string> names;
   for (const config::ResolvedCase& c : all) names.push_back(c.name);
@@ -30,7 +31,6 @@ std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
   for (const config::ResolvedCase& c : all) {
     if (matches_any(c.name, opt.case_globs)) chosen.push_back(&c);
   }
-  AtomicOutput target(opt.output);
   {
     const h5::File file = h5::File::create(target.temp_path());
     const h5::Group root = file.root();

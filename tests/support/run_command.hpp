@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 
+#include "natten/io/files.hpp"
 #include "natten/io/json.hpp"
 #include "support/temp_file.hpp"
 

@@ -40,7 +40,60 @@ std::vector<double> u_distribution(std::size_t n, std::size_t m) {
   return prev[n];
 }
 
+// P(W+ = w) under H0 for n nonzero, untied differences: each rank k joins W+ with probability 1/2.
+std::vector<double> w_distribution(std::size_t n) {
+  std::vector<double> p(n * (n + 1) / 2 + 1, 0.0);
+  p[0] = 1.0;
+  for (std::size_t k = 1; k <= n; ++k) {
+    for (std::size_t w = p.size(); w-- > 0;) p[w] = 0.5 * p[w] + (w >= k ? 0.5 * p[w - k] : 0.0);
+  }
+  return p;
+}
+
 }  // namespace
+
+double wilcoxon_signed_rank_greater(const std::vector<double>& d) {
+  std::vector<double> mag;
+  std::vector<bool> positive;
+  for (double x : d) {
+    if (x == 0) continue;
+    mag.push_back(std::fabs(x));
+    positive.push_back(x > 0);
+  }
+  const std::size_t n = mag.size();
+  if (n == 0) return 1.0;
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return mag[x] < mag[y]; });
+  std::vector<double> rank(n);
+  bool ties = false;
+  double tie_term = 0;
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i;
+    while (j < n && mag[order[j]] == mag[order[i]]) ++j;
+    const double mean_rank = (static_cast<double>(i + 1) + static_cast<double>(j)) / 2;
+    for (std::size_t k = i; k < j; ++k) rank[order[k]] = mean_rank;
+    const double t = static_cast<double>(j - i);
+    ties = ties || j - i > 1;
+    tie_term += t * t * t - t;
+    i = j;
+  }
+  double w = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (positive[i]) w += rank[i];
+  if (!ties && n <= 60) {
+    const std::vector<double> p = w_distribution(n);
+    double tail = 0;
+    for (std::size_t k = p.size(); k-- > 0 && static_cast<double>(k) >= w;) tail += p[k];
+    return std::min(1.0, tail);
+  }
+  const double nn = static_cast<double>(n);
+  const double mean = nn * (nn + 1) / 4;
+  const double var = nn * (nn + 1) * (2 * nn + 1) / 24 - tie_term / 48;
+  if (!(var > 0)) return 1.0;
+  const double z = (w - mean - 0.5) / std::sqrt(var);
+  return 0.5 * std::erfc(z / std::sqrt(2.0));
+}
 
 double mann_whitney_greater(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.empty() || b.empty()) fail("Mann-Whitney test: both samples need observations ({} and {})", a.size(), b.size());
@@ -94,8 +147,9 @@ std::vector<double> holm_adjust(const std::vector<double>& p) {
 }
 
 RatioEstimate ratio_of_medians(const std::vector<double>& a, const std::vector<double>& b, double level, int resamples,
-                               std::uint64_t seed) {
+                               std::uint64_t seed, bool paired) {
   if (a.empty() || b.empty()) fail("ratio of medians: both samples need observations ({} and {})", a.size(), b.size());
+  if (paired && a.size() != b.size()) fail("ratio of medians: paired samples of {} and {}", a.size(), b.size());
   RatioEstimate e;
   const double ma = median_of(a);
   e.ratio = ma > 0 ? median_of(b) / ma : INFINITY;
@@ -104,8 +158,16 @@ RatioEstimate ratio_of_medians(const std::vector<double>& a, const std::vector<d
   ratios.reserve(static_cast<std::size_t>(resamples));
   std::uniform_int_distribution<std::size_t> pick_a(0, a.size() - 1), pick_b(0, b.size() - 1);
   for (int r = 0; r < resamples; ++r) {
-    for (double& x : ra) x = a[pick_a(gen)];
-    for (double& x : rb) x = b[pick_b(gen)];
+    if (paired) {
+      for (std::size_t i = 0; i < ra.size(); ++i) {
+        const std::size_t k = pick_a(gen);
+        ra[i] = a[k];
+        rb[i] = b[k];
+      }
+    } else {
+      for (double& x : ra) x = a[pick_a(gen)];
+      for (double& x : rb) x = b[pick_b(gen)];
+    }
     const double m = median_of(ra);
     ratios.push_back(m > 0 ? median_of(rb) / m : INFINITY);
   }

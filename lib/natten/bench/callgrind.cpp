@@ -14,7 +14,7 @@
 #endif
 
 #include "natten/core/error.hpp"
-#include "natten/io/json.hpp"
+#include "natten/io/files.hpp"
 
 namespace natten::bench {
 

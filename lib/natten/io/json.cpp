@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "natten/core/error.hpp"
-#include "natten/io/atomic_file.hpp"
+#include "natten/io/files.hpp"
 
 namespace natten {
 
@@ -374,23 +374,7 @@ class Parser {
 
 Json Json::parse(std::string_view text, const std::string& source) { return Parser(text, source).document(); }
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  if (path != "-") {
-    write_text_atomically(path, text);
-    return;
-  }
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-}
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open file", path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("{}: error reading file", path);
-  return ss.str();
-}
 
 Json read_json_file(const std::string& path, const std::string& what) {
   const std::string text = read_file(path);

@@ -64,11 +64,6 @@ class Json {
   std::vector<std::pair<std::string, Json>> object_;
 };
 
-// Writes `text` to `path` atomically (natten/io/atomic_file: a temporary beside it, then a
-// rename), so a failed or interrupted write never leaves a partial file. "-" writes to stdout.
-void write_file_atomically(const std::string& path, const std::string& text);
-// Reads a whole file; throws Error naming the path when it cannot.
-std::string read_file(const std::string& path);
 // Reads and parses a JSON file; a parse error reads "<what> <path>: line L column C: ...".
 Json read_json_file(const std::string& path, const std::string& what);
 // A JSON array of the values.
