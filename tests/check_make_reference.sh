@@ -16,11 +16,31 @@ mkdir -p "$work"
 out="$work/make_reference_test.h5"
 rm -f "$out"
 
-"$py" "$src/scripts/make_reference.py" --config "$src/configs/parity.ini" --output "$out" \
-  --producer-module "$src/tests/support/numpy_na_producer.py" --compress \
-  --case 'na1d*,na2d_gqa,na2d_mqa_add_kv,na2d_fp16,na2d_bf16,na2d_strided_causal,na2d_causal_mixed,na3d_mixed'
+# Under an h5py as strict as pip's current one (tests/support/strict_h5py.py): the stand-in's root
+# attributes include a str subclass (as torch.__version__ is) and numpy scalars, which
+# make_reference.py must write as plain types (pip's h5py: "No conversion path for dtype('<U12')").
+"$py" "$src/tests/support/strict_h5py.py" "$src/scripts/make_reference.py" --config "$src/configs/parity.ini" \
+  --output "$out" --producer-module "$src/tests/support/numpy_na_producer.py" --compress \
+  --case 'na1d*,na2d_gqa,na2d_mqa_add_kv,na2d_fp16,na2d_bf16,na2d_strided_causal,na2d_causal_mixed,na3d_mixed' \
+  --attribute note=made-by-the-test
 "$check" "$out" --backend reference -q >/dev/null
 "$check" --list "$out" | grep -q '^12 cases, 0 unreadable$'
+# Stored as plain HDF5 types: variable-length strings, int64, float64, int8 flags; and the command.
+"$py" - "$out" <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+want = {"standin_version": str, "numpy_version": str, "device": str, "producer": str, "note": str,
+        "command": str, "threads": "i8", "input_range": "f8", "deterministic": "i1", "natten_ref_version": "i8"}
+for key, kind in want.items():
+    value, tid = f.attrs[key], f.attrs.get_id(key).get_type()
+    if kind is str:
+        assert isinstance(value, str) and tid.get_class() == h5py.h5t.STRING and tid.is_variable_str(), (key, value)
+    else:
+        assert value.dtype.str.endswith(kind), (key, value.dtype)
+assert f.attrs["standin_version"] == "1.0" and f.attrs["deterministic"] == 1, dict(f.attrs)
+assert "make_reference.py --config" in f.attrs["command"] and "--attribute note=made-by-the-test" in f.attrs["command"]
+assert f["na1d_basic"].attrs["is_causal"].dtype == "int8" and f["na1d_basic"].attrs["rank"].dtype == "int64"
+PY
 # Split ops and merge (op = na_qk with and without rpb, na_av, merge; causal, stride, GQA,
 # additional KV, 3D, fp16/bf16): the stand-in's independent brute force must agree with our
 # reference backend on every case of configs/parity_split.ini, in the schema natten-check reads.
