@@ -47,7 +47,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_reference import ConfigError, command_line, set_attributes, write_dataset, write_h5_atomically  # noqa: E402
+from make_reference import (ConfigError, command_line, import_h5py, parse_arguments, parse_key_values,  # noqa: E402
+                            set_attributes, write_dataset, write_h5_atomically)
 
 INPUTS = ("query", "key", "value", "additional_key", "additional_value")
 ARGUMENT_NAMES = {"additional_key": "additional_keys", "additional_value": "additional_values"}
@@ -128,11 +129,9 @@ def load_module(name):
 
 
 def parse_kwargs(items):
+    """--kwarg NAME=VALUE: VALUE as a Python literal when it is one, else the string."""
     kwargs = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.isidentifier():
-            raise ConfigError(f"--kwarg '{item}': expected NAME=VALUE")
+    for key, value in parse_key_values(items, "--kwarg", str.isidentifier).items():
         try:
             kwargs[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -237,16 +236,11 @@ def main(argv=None):
     parser.add_argument("--kwarg", action="append", default=[], metavar="NAME=VALUE",
                         help="extra keyword argument for every na{1,2,3}d call, e.g. backend=flex-fna")
     parser.add_argument("--compress", action="store_true", help="gzip the datasets")
+    args, code = parse_arguments(parser, argv)
+    if args is None:
+        return code
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        return 0 if e.code == 0 else 2
-    try:
-        try:
-            import h5py
-            import numpy  # noqa: F401
-        except ImportError as e:
-            raise ConfigError(f"h5py and numpy are required ({e})")
+        h5py = import_h5py()
         kwargs = parse_kwargs(args.kwarg)
         try:
             ref = h5py.File(args.reference, "r")

@@ -755,14 +755,32 @@ def write_file(path, cases, producer, compress, extra_attributes, skip_unsupport
     return written
 
 
-def parse_attributes(items):
-    attributes = {}
+def parse_key_values(items, option, valid_key=bool):
+    """Repeated `option KEY=VALUE` arguments as a dict of strings."""
+    pairs = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--attribute '{item}': expected KEY=VALUE")
-        attributes[key] = value
-    return attributes
+        if not sep or not valid_key(key):
+            raise ConfigError(f"{option} '{item}': expected KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def parse_arguments(parser, argv):
+    """(arguments, None), or (None, exit code): 0 after --help, 2 for bad arguments."""
+    try:
+        return parser.parse_args(argv), None
+    except SystemExit as e:
+        return None, 0 if e.code == 0 else 2
+
+
+def import_h5py():
+    try:
+        import h5py
+        import numpy  # noqa: F401
+    except ImportError as e:
+        raise ConfigError(f"h5py and numpy are required ({e})")
+    return h5py
 
 
 def main(argv=None):
@@ -781,16 +799,13 @@ def main(argv=None):
                              "or refuses while running")
     parser.add_argument("--attribute", action="append", default=[], metavar="KEY=VALUE",
                         help="an extra root attribute (repeatable), e.g. how upstream was built")
+    args, code = parse_arguments(parser, argv)
+    if args is None:
+        return code
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        return 0 if e.code == 0 else 2
-    try:
-        try:
-            import h5py  # noqa: F401
-            import numpy  # noqa: F401
-        except ImportError as e:
-            raise ConfigError(f"h5py and numpy are required ({e})")
+        import_h5py()
+        extra = {"command": command_line(sys.argv[1:] if argv is None else argv),
+                 **parse_key_values(args.attribute, "--attribute")}
         cases = read_cases(args.config)
         globs = [g for item in args.case for g in item.split(",") if g]
         if globs:
@@ -800,7 +815,6 @@ def main(argv=None):
         producer = (load_module_producer(args.producer_module) if args.producer_module
                     else UpstreamProducer(args.device, args.natten_backend))
         cases = producible(cases, producer, args.skip_unsupported)
-        extra = {"command": command_line(sys.argv[1:] if argv is None else argv), **parse_attributes(args.attribute)}
         written = write_file(args.output, cases, producer, args.compress, extra, args.skip_unsupported)
     except ConfigError as e:
         print(f"make_reference.py: error: {e}", file=sys.stderr)
