@@ -2,11 +2,18 @@
 """Produce natten-ref v1 reference files (apps/natten-check/FORMAT.md) from upstream NATTEN.
 
     pip install natten          # upstream NATTEN >= 0.20 (heads-last API) and PyTorch
-    python3 scripts/make_reference.py --config configs/parity.ini --output refs.h5
+    python3 scripts/make_reference.py --config configs/conformance.ini --natten-backend flex-fna \
+        --compress --output refs.h5   # (or PYTHONPATH=<NATTEN checkout>/src instead of pip)
     natten-check refs.h5        # our backends against upstream's numbers
 
     pip install "natten<0.20"   # 0.14-0.17: the split ops (heads-first API)
     python3 scripts/make_reference.py --config configs/parity_split.ini --skip-unsupported --output split.h5
+
+tests/data/upstream/README.md says how the shipped reference files were made. Root attributes
+record the producer (`natten 0.21.6`), torch_version, device, natten_backend, the command as run
+(`command`) and any --attribute KEY=VALUE given (e.g. where upstream came from and how it was
+built). scripts/make_candidate.py is the sibling for other implementations: it runs a module
+with upstream's API on an existing reference file's inputs.
 
 The case list is the project's INI format (lib/natten/config/case_spec.hpp; the same keys and
 defaults natten-check --write reads): one section per case, [defaults] for all, keys rank,
@@ -35,7 +42,7 @@ Producers:
                           PRODUCER (a string); used by the tests (a numpy brute force) so the
                           file-writing side is tested where upstream NATTEN is not installed.
 
-Files are written with h5py using libver=("earliest", "v110") so Debian 12's HDF5 1.10 reads them,
+Files are written with h5py in HDF5 1.10's format (libver v110) so Debian 12's HDF5 1.10 reads them,
 flags as int8 (numpy bools would become HDF5 enums), to a temporary file renamed into place.
 Exit codes: 0 written, 2 bad arguments, config or environment (nothing written).
 """
@@ -59,6 +66,10 @@ BOOLS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": 
 
 class ConfigError(Exception):
     pass
+
+
+class ProducerRefused(ConfigError):
+    """The producer failed on a case while running it (e.g. upstream refuses a combination)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,6 +404,18 @@ def expected_names(case, inputs):
 # ---------------------------------------------------------------------------------------------
 # Producers
 
+def cpu_name():
+    """"cpu (<model name>)" from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"cpu ({line.split(':', 1)[1].strip()})"
+    except OSError:
+        pass
+    return "cpu"
+
+
 class UpstreamProducer:
     """Upstream NATTEN: the fused op of >= 0.20 (heads-last), the split ops of 0.14-0.17 (heads-first)."""
 
@@ -410,17 +433,20 @@ class UpstreamProducer:
         self.natten_backend = natten_backend
         self.version = getattr(natten, "__version__", "unknown")
         self.PRODUCER = f"natten {self.version}"
-        self.attributes = {"torch_version": torch.__version__, "device": self._device_name()}
+        self.attributes = {"torch_version": torch.__version__, "device": self._device_name(),
+                           "natten_backend": natten_backend or "natten's default"}
+        # fp32 matmuls in full precision (no TF32), as upstream's own fp32 tests run.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
 
     def _device_name(self):
         if self.device.startswith("cuda"):
             return self.torch.cuda.get_device_name(self.device)
-        return self.device
+        return cpu_name() if self.device == "cpu" else self.device
 
     def backend_name(self):
-        return self.natten_backend or "natten default"
+        return self.natten_backend or f"natten default ({self.device})"
 
     def _tensors(self, case, inputs):
         torch = self.torch
@@ -478,7 +504,7 @@ class UpstreamProducer:
         except ConfigError:
             raise
         except Exception as e:  # upstream's own refusal (e.g. an unsupported combination) ends the run cleanly
-            raise ConfigError(f"case [{case['name']}]: upstream NATTEN failed: {type(e).__name__}: {e}")
+            raise ProducerRefused(f"case [{case['name']}]: upstream NATTEN failed: {type(e).__name__}: {e}")
         return {name: x.detach().float().cpu().numpy() for name, x in result.items()}
 
     def _produce_fused(self, case, inputs):
@@ -591,6 +617,32 @@ def load_module_producer(path):
 # ---------------------------------------------------------------------------------------------
 # Writing (schema: apps/natten-check/FORMAT.md)
 
+def plain_attribute(value, where):
+    """`value` as a type every h5py stores the same way: an exact str (pip's h5py rejects str
+    subclasses such as torch.__version__ and numpy strings: "No conversion path for dtype('<U12')"),
+    int8 for flags (numpy bools become HDF5 enums), int64 and float64 scalars, arrays of those."""
+    import numpy as np
+    if isinstance(value, (str, bytes)):  # np.str_ and torch's TorchVersion are str subclasses
+        return value.decode() if isinstance(value, bytes) else value.encode().decode()
+    if isinstance(value, (bool, np.bool_)):
+        return np.int8(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return np.int64(value)
+    if isinstance(value, (float, np.floating)):
+        return np.float64(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        array = np.asarray(value)
+        for kind, plain in (("b", np.int8), ("iu", np.int64), ("f", np.float64)):
+            if array.dtype.kind in kind and array.ndim == 1:
+                return array.astype(plain)
+    raise ConfigError(f"{where}: attribute value {value!r} ({type(value).__name__}) has no plain HDF5 type")
+
+
+def set_attributes(obj, attributes, where):
+    for key, value in attributes.items():
+        obj.attrs[key] = plain_attribute(value, f"{where}: attribute '{key}'")
+
+
 def write_case(f, case, producer, compress):
     import numpy as np
     inputs = make_inputs(case)
@@ -600,31 +652,38 @@ def write_case(f, case, producer, compress):
     if missing:
         raise ConfigError(f"case [{case['name']}]: the producer returned no {', '.join(missing)}")
     g = f.create_group(case["name"])
-    g.attrs["op"] = case["op"]
+    attributes = {"op": case["op"]}
     if case["op"] == "merge":
-        g.attrs["parts"] = np.int64(case["parts"])
+        attributes["parts"] = case["parts"]
     else:
-        g.attrs["rank"] = np.int64(case["rank"])
-        g.attrs["kernel_size"] = np.asarray(case["kernel_size"], dtype=np.int64)
-        g.attrs["stride"] = np.asarray(case["stride"], dtype=np.int64)
-        g.attrs["dilation"] = np.asarray(case["dilation"], dtype=np.int64)
-        g.attrs["is_causal"] = np.asarray(case["is_causal"], dtype=np.int8)
-        # The split ops do not scale.
-        g.attrs["scale"] = np.float64(case["dim"] ** -0.5 if case["op"] == "na" else 1.0)
-    g.attrs["dtype"] = case["dtype"]
-    g.attrs["layout"] = "heads_last"
-    g.attrs["backend"] = producer.backend_name()
+        attributes.update(rank=case["rank"], kernel_size=case["kernel_size"], stride=case["stride"],
+                          dilation=case["dilation"], is_causal=[bool(c) for c in case["is_causal"]],
+                          # The split ops do not scale.
+                          scale=case["dim"] ** -0.5 if case["op"] == "na" else 1.0)
+    attributes.update(dtype=case["dtype"], layout="heads_last", backend=producer.backend_name())
+    set_attributes(g, attributes, f"case [{case['name']}]")
     storage = np.float16 if case["dtype"] == "float16" else np.float32
-    options = {"compression": "gzip", "shuffle": True} if compress else {}
 
     def kind(name):
         # bf16 values are exact in float32; logsumexps (and their gradients) are always float32.
         return np.float32 if "logsumexp" in name else storage
 
     for name, array in inputs.items():
-        g.create_dataset(name, data=np.asarray(array).astype(kind(name)), **options)
+        write_dataset(g, name, np.asarray(array).astype(kind(name)), compress)
     for name in expected:
-        g.create_dataset(name, data=np.asarray(results[name]).astype(kind(name)), **options)
+        write_dataset(g, name, np.asarray(results[name]).astype(kind(name)), compress)
+
+
+def write_dataset(group, name, array, compress):
+    """gzip (level 9, shuffled) in one chunk per dataset when small: with v110's single-chunk index
+    that costs no B-tree (the earliest format's B-trees took ~4 KiB per dataset, more than many of
+    them hold)."""
+    options = {}
+    if compress and array.size:
+        one_chunk = array.nbytes <= (4 << 20)
+        options = {"compression": "gzip", "compression_opts": 9, "shuffle": True,
+                   "chunks": array.shape if one_chunk else True}
+    group.create_dataset(name, data=array, **options)
 
 
 def producible(cases, producer, skip_unsupported):
@@ -646,24 +705,82 @@ def producible(cases, producer, skip_unsupported):
     return kept
 
 
-def write_file(path, cases, producer, compress):
+def write_h5_atomically(path, root_attributes, fill):
+    """Writes an HDF5 file in HDF5 1.10's format (libver v110, which Debian 12's HDF5 1.10 reads;
+    pip's h5py bundles a newer HDF5 that would otherwise write newer structures): root attributes
+    (plain types), then fill(f); to a temporary renamed into place, so a failure leaves no file."""
     import h5py
-    import numpy as np
     directory = os.path.dirname(os.path.abspath(path))
     temp = os.path.join(directory, f".{os.path.basename(path)}.tmp.{os.getpid()}")
     try:
-        with h5py.File(temp, "w", libver=("earliest", "v110")) as f:
-            f.attrs["natten_ref_version"] = np.int64(1)
-            f.attrs["producer"] = producer.PRODUCER
-            for key, value in producer.attributes.items():
-                f.attrs[key] = value
-            for case in cases:
-                print(f"{case['name']}: producing", file=sys.stderr, flush=True)
-                write_case(f, case, producer, compress)
+        with h5py.File(temp, "w", libver=("v110", "v110")) as f:
+            set_attributes(f, root_attributes, "root")
+            fill(f)
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):
             os.remove(temp)
+
+
+def command_line(argv):
+    """The command as run, for the file's `command` attribute."""
+    import shlex
+    return shlex.join(["python3", sys.argv[0] or "make_reference.py"] + list(argv))
+
+
+def write_file(path, cases, producer, compress, extra_attributes, skip_unsupported):
+    """Writes every case; returns the names written. With skip_unsupported a case upstream refuses
+    while running is left out with a note (stderr and the root attribute `skipped_cases`)."""
+    root = {"natten_ref_version": 1, "producer": producer.PRODUCER, **producer.attributes, **extra_attributes}
+    written = []
+
+    def fill(f):
+        skipped = []
+        for case in cases:
+            print(f"{case['name']}: producing", file=sys.stderr, flush=True)
+            try:
+                write_case(f, case, producer, compress)
+                written.append(case["name"])
+            except ProducerRefused as e:
+                if not skip_unsupported:
+                    raise
+                print(f"skipped: {e}", file=sys.stderr)
+                skipped.append(str(e))
+        if not written:
+            raise ConfigError("the producer made none of the selected cases")
+        if skipped:
+            f.attrs["skipped_cases"] = "; ".join(skipped)
+
+    write_h5_atomically(path, root, fill)
+    return written
+
+
+def parse_key_values(items, option, valid_key=bool):
+    """Repeated `option KEY=VALUE` arguments as a dict of strings."""
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not valid_key(key):
+            raise ConfigError(f"{option} '{item}': expected KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def parse_arguments(parser, argv):
+    """(arguments, None), or (None, exit code): 0 after --help, 2 for bad arguments."""
+    try:
+        return parser.parse_args(argv), None
+    except SystemExit as e:
+        return None, 0 if e.code == 0 else 2
+
+
+def import_h5py():
+    try:
+        import h5py
+        import numpy  # noqa: F401
+    except ImportError as e:
+        raise ConfigError(f"h5py and numpy are required ({e})")
+    return h5py
 
 
 def main(argv=None):
@@ -678,17 +795,17 @@ def main(argv=None):
     parser.add_argument("--natten-backend", help="upstream backend, e.g. cutlass-fna, flex-fna (default: its choice)")
     parser.add_argument("--compress", action="store_true", help="gzip the datasets")
     parser.add_argument("--skip-unsupported", action="store_true",
-                        help="leave out (with a note) the cases the installed upstream version cannot produce")
+                        help="leave out (with a note) the cases the installed upstream version cannot produce "
+                             "or refuses while running")
+    parser.add_argument("--attribute", action="append", default=[], metavar="KEY=VALUE",
+                        help="an extra root attribute (repeatable), e.g. how upstream was built")
+    args, code = parse_arguments(parser, argv)
+    if args is None:
+        return code
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:
-        return 0 if e.code == 0 else 2
-    try:
-        try:
-            import h5py  # noqa: F401
-            import numpy  # noqa: F401
-        except ImportError as e:
-            raise ConfigError(f"h5py and numpy are required ({e})")
+        import_h5py()
+        extra = {"command": command_line(sys.argv[1:] if argv is None else argv),
+                 **parse_key_values(args.attribute, "--attribute")}
         cases = read_cases(args.config)
         globs = [g for item in args.case for g in item.split(",") if g]
         if globs:
@@ -698,11 +815,11 @@ def main(argv=None):
         producer = (load_module_producer(args.producer_module) if args.producer_module
                     else UpstreamProducer(args.device, args.natten_backend))
         cases = producible(cases, producer, args.skip_unsupported)
-        write_file(args.output, cases, producer, args.compress)
+        written = write_file(args.output, cases, producer, args.compress, extra, args.skip_unsupported)
     except ConfigError as e:
         print(f"make_reference.py: error: {e}", file=sys.stderr)
         return 2
-    print(f"wrote {len(cases)} cases to {args.output}")
+    print(f"wrote {len(written)} cases to {args.output}")
     return 0
 
 

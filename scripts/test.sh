@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the project and runs everything CI gates on:
 #   1. the GoogleTest suite (ctest) of a Release build,
-#   2. natten-check against upstream NATTEN's reference file (when ../shared is present),
+#   2. natten-check against upstream NATTEN's reference files (tests/data/upstream, and ../shared
+#      when present), every available backend,
 #   3. the performance guard (scripts/ci-guard.sh: instruction counts, the same on every machine),
 #   4. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
@@ -14,14 +15,17 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-refs=../shared/natten-refs
-if [ -f "$refs/natten-refs-v1.h5" ]; then
-  echo "== natten-check: parity with upstream NATTEN, every available backend"
-  build/apps/natten-check/natten-check "$refs/natten-refs-v1.h5" -q --json build/natten-check.json
-  build/apps/natten-check/natten-check "$refs/natten-split-refs-v1.h5" -q --json build/natten-check-split.json
-else
-  echo "== natten-check: $refs/natten-refs-v1.h5 not found beside the checkout; parity run skipped"
-fi
+# Upstream NATTEN's reference files: the ones shipped in tests/data/upstream (always), and the
+# shared ones beside the checkout when present.
+echo "== natten-check: parity with upstream NATTEN, every available backend, every reference file"
+refs=(tests/data/upstream/*.h5)
+for f in ../shared/natten-refs/natten-refs-v1.h5 ../shared/natten-refs/natten-split-refs-v1.h5; do
+  if [ -f "$f" ]; then refs+=("$f"); else echo "   ($f not found beside the checkout: not checked)"; fi
+done
+for f in "${refs[@]}"; do
+  echo "   $f"
+  build/apps/natten-check/natten-check "$f" -q --json "build/natten-check-$(basename "$f" .h5).json"
+done
 
 bash scripts/ci-guard.sh build
 

@@ -244,5 +244,20 @@ TEST(CheckBadInputs, CaseGlobMatchingNothingIsAnError) {
   EXPECT_EQ(r2.results[0].case_name, "na2d_b");
 }
 
+// A candidate of another shape is a parity failure (test_check_io.cpp), but a candidate dataset that
+// is not floats is a malformed file: an input error (exit 2) naming it, whatever its shape.
+TEST(CheckBadInputs, CandidateDatasetOfIntegersIsAnInputError) {
+  const std::string ref = testing::temp_path("ints_ref"), cand = testing::temp_path("ints_cand");
+  const RefCase a = testing::tiny_case("a");
+  testing::write_cases(ref, {a});
+  testing::write_cases(cand, {a});
+  add_int_dataset(cand, "a/output", {5});
+  const RunReport r = check::run_candidate_check(ref, cand, options());
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].status, Status::error);
+  EXPECT_NE(r.results[0].message.find("output"), std::string::npos) << r.results[0].message;
+  EXPECT_EQ(check::exit_code(r, false), 2);
+}
+
 }  // namespace
 }  // namespace natten

@@ -10,6 +10,7 @@
 #include "natten/io/case_reader.hpp"
 #include "natten/io/h5.hpp"
 #include "support/random_problem.hpp"
+#include "support/ref_files.hpp"
 #include "support/ref_fixtures.hpp"
 #include "support/run_command.hpp"
 
@@ -133,14 +134,29 @@ assert abs(out['worst']['ours'] - out['worst']['reference'] - 0.5) < 1e-6
   EXPECT_EQ(p.code, 0) << p.out;
 }
 
-TEST(CheckCli, SharedUpstreamFilePassesOnEveryBackend) {
-  const std::string path = testing::shared_ref_file("natten-refs-v1.h5");
-  if (path.empty()) GTEST_SKIP() << "natten-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
+// natten-check on `path` (every available backend) passes, and the Python `snippet` holds for its
+// JSON report (as `d`).
+void expect_passes_with_report(const std::string& path, const std::string& snippet) {
+  SCOPED_TRACE(path);
   const std::string json = testing::temp_path("cli_upstream") + ".json";
   const CommandResult r = run(path + " -q --json " + json);
   EXPECT_EQ(r.code, 0) << r.out;
-  if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
-  const CommandResult p = python_json(json, R"(
+  EXPECT_TRUE(contains(r.out, "result: PASS (exit 0)")) << r.out;
+  if (!have_python()) {
+    std::printf("[   NOTE   ] python3 not available to parse the JSON report of %s\n", path.c_str());
+    return;
+  }
+  const CommandResult p = python_json(json, snippet);
+  EXPECT_EQ(p.code, 0) << p.out;
+}
+
+// Every fused-op upstream reference file (tests/data/upstream, and the shared one when present)
+// passes on every available backend, through the binary and its JSON report.
+TEST(CheckCli, UpstreamFilesPassOnEveryBackend) {
+  const std::vector<std::string> files = testing::upstream_ref_files(testing::RefKind::fused);
+  ASSERT_GE(files.size(), 2u);
+  for (const std::string& path : files) {
+    expect_passes_with_report(path, R"(
 s = d['summary']
 assert s['exit_code'] == 0 and s['failed'] == 0 and s['errors'] == 0 and s['cases'] >= 17, s
 for r in d['results']:
@@ -149,27 +165,24 @@ for r in d['results']:
         if r['dtype'] == 'float32' and t['name'] == 'output':
             assert t['max_abs_error'] <= 1e-5, (r['case'], t)
 )");
-  EXPECT_EQ(p.code, 0) << p.out;
+  }
 }
 
-// Upstream NATTEN 0.14.6's split-op cases (na_qk with and without rpb, na_av; heads-first) pass on
-// every available backend; a backend without split ops would show "skip" (test_check_split.cpp).
-TEST(CheckCli, SharedSplitFilePassesOnEveryBackend) {
-  const std::string path = testing::shared_ref_file("natten-split-refs-v1.h5");
-  if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
-  const std::string json = testing::temp_path("cli_split") + ".json";
-  const CommandResult r = run(path + " -q --json " + json);
-  EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_TRUE(contains(r.out, "result: PASS (exit 0)")) << r.out;
-  const CommandResult l = run("--list " + path);
-  EXPECT_EQ(l.code, 0) << l.out;
-  EXPECT_TRUE(contains(l.out, "qk_rpb_2d      na_qk  rank=2 B=2 S=13x11 Hq=3 Hkv=3 D=16 k=5x5")) << l.out;
-  EXPECT_TRUE(contains(l.out, " rpb layout=heads_first forward+backward")) << l.out;
-  if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
-  const CommandResult p = python_json(json, R"(
+// Upstream NATTEN 0.14.6's split-op cases (na_qk with and without rpb, na_av; the shared file is
+// heads-first) pass on every available backend; a backend without split ops would show "skip"
+// (test_check_split.cpp).
+TEST(CheckCli, UpstreamSplitFilesPassOnEveryBackend) {
+  const std::vector<std::string> files = testing::upstream_ref_files(testing::RefKind::split);
+  ASSERT_GE(files.size(), 1u);
+  for (const std::string& path : files) {
+    const CommandResult l = run("--list " + path);
+    EXPECT_EQ(l.code, 0) << l.out;
+    EXPECT_TRUE(contains(l.out, " rpb layout=")) << l.out;
+    EXPECT_TRUE(contains(l.out, " forward+backward")) << l.out;
+    expect_passes_with_report(path, R"(
 s = d['summary']
 assert s['exit_code'] == 0 and s['failed'] == 0 and s['errors'] == 0 and s['cases'] >= 10, s
-ops = set()
+ops, qk_rpb = set(), set()
 for r in d['results']:
     ops.add(r['op'])
     assert r['status'] in ('pass', 'skip'), r
@@ -179,13 +192,15 @@ for r in d['results']:
     names = {t['name'] for t in r['tensors']}
     want = {'attention', 'grad_query', 'grad_key'} if r['op'] == 'na_qk' else {'output', 'grad_attention', 'grad_value'}
     assert want <= names, (r['case'], names)
-    assert ('grad_rpb' in names) == r['case'].startswith('qk_rpb'), (r['case'], names)
+    if r['op'] == 'na_qk':
+        qk_rpb.add('grad_rpb' in names)
     for t in r['tensors']:
         if not t['name'].startswith('grad_'):
             assert t['max_abs_error'] <= 1e-5, (r['case'], t)
 assert ops == {'na_qk', 'na_av'}, ops
+assert qk_rpb == {True, False}, 'na_qk cases with and without a bias'
 )");
-  EXPECT_EQ(p.code, 0) << p.out;
+  }
 }
 
 // The split ops and merge end to end through the binary: --write from configs/parity_split.ini,

@@ -2,6 +2,8 @@
 // aliases, and one clear error (file:line: key) per mistake.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "natten/core/error.hpp"
 #include "natten/config/case_spec.hpp"
 #include "natten/io/ini.hpp"
@@ -242,6 +244,60 @@ TEST(CheckConfig, ShippedParityConfigParses) {
   bool has[3] = {false, false, false};
   for (const ResolvedCase& c : cases) has[c.spec.params.rank - 1] = true;
   EXPECT_TRUE(has[0] && has[1] && has[2]);
+}
+
+// configs/conformance.ini (what tests/data/upstream/natten-0.21.6-conformance.h5 holds, from
+// upstream) covers what its header claims, every case with its backward.
+TEST(CheckConfig, ConformanceConfigCoversWhatItClaims) {
+  const auto cases = config::read_resolved_cases(NATTEN_SOURCE_DIR "/configs/conformance.ini", config::CaseKeys::parity);
+  std::set<std::string> seen;
+  for (const ResolvedCase& c : cases) {
+    const NAParams& p = c.spec.params;
+    EXPECT_TRUE(c.backward) << c.name;
+    seen.insert("rank" + std::to_string(p.rank));
+    bool any_causal = false, all_causal = true, stride = false;
+    for (int a = 0; a < p.rank; ++a) {
+      const std::int64_t n = c.spec.spatial[static_cast<std::size_t>(a)];
+      const int k = p.kernel[static_cast<std::size_t>(a)], s = p.stride[static_cast<std::size_t>(a)],
+                d = p.dilation[static_cast<std::size_t>(a)];
+      if (k % 2 == 0) seen.insert("even k");
+      if (k == 2) seen.insert("k = 2");
+      if (k == n) seen.insert("k = length");
+      if (d > 1) seen.insert(n % d == 0 ? "dilation dividing" : "dilation not dividing");
+      if (s > 1) stride = true;
+      if (s > 1 && s == k) seen.insert("stride = k");
+      if (s > 1 && n % s != 0) seen.insert("stride not dividing");
+      if (a > 0 && (k != p.kernel[0] || d != p.dilation[0])) seen.insert("per-axis k or dilation");
+      any_causal = any_causal || p.causal[static_cast<std::size_t>(a)];
+      all_causal = all_causal && p.causal[static_cast<std::size_t>(a)];
+    }
+    if (stride) seen.insert(any_causal ? "stride + causal" : "stride, not causal");
+    if (any_causal && !all_causal) seen.insert("mixed causal");
+    if (c.spec.heads_kv == 1 && c.spec.heads_q > 1) seen.insert("mqa");
+    if (c.spec.heads_kv > 1 && c.spec.heads_kv < c.spec.heads_q) seen.insert("gqa");
+    if (c.spec.extra_kv > 0) seen.insert(any_causal ? "additional kv + causal" : "additional kv");
+    if (c.spec.batch > 1) seen.insert("batch > 1");
+    seen.insert(std::string(dtype_name(c.spec.dtype)));
+  }
+  for (const char* want : {"rank1", "rank2", "rank3", "even k", "k = 2", "k = length", "dilation dividing",
+                           "dilation not dividing", "stride = k", "stride not dividing", "per-axis k or dilation",
+                           "stride + causal", "stride, not causal", "mixed causal", "mqa", "gqa", "additional kv",
+                           "additional kv + causal", "batch > 1", "float32", "float16", "bfloat16"}) {
+    EXPECT_TRUE(seen.count(want)) << "configs/conformance.ini has no case with " << want;
+  }
+  const auto split = config::read_resolved_cases(NATTEN_SOURCE_DIR "/configs/conformance_split.ini", config::CaseKeys::parity);
+  std::set<std::string> split_seen;
+  for (const ResolvedCase& c : split) {
+    EXPECT_TRUE(c.backward) << c.name;
+    split_seen.insert(c.op + (c.rpb ? "+rpb" : "") + " rank" + std::to_string(c.spec.params.rank));
+    if (c.spec.params.kernel[0] == c.spec.spatial[0]) split_seen.insert("k = length");
+    if (c.spec.params.dilation[0] > 1 && c.spec.spatial[0] % c.spec.params.dilation[0] != 0)
+      split_seen.insert("dilation not dividing");
+  }
+  for (const char* want : {"na_qk+rpb rank1", "na_qk+rpb rank2", "na_qk rank1", "na_qk rank2", "na_av rank1", "na_av rank2",
+                           "k = length", "dilation not dividing"}) {
+    EXPECT_TRUE(split_seen.count(want)) << "configs/conformance_split.ini has no case with " << want;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <stdexcept>
 #include <variant>
 
 #include "check_runner.hpp"
@@ -151,22 +153,93 @@ TEST(CheckIo, CandidateComparisons) {
   EXPECT_EQ(r.results[1].status, Status::pass);
   EXPECT_EQ(check::exit_code(r, false), 2);
 
-  // A candidate with the wrong shape: input error naming the dataset.
-  const std::string shaped = testing::temp_path("cand_shape");
-  {
-    const h5::File f = h5::File::create(shaped);
-    const h5::Group g = f.root().create_group("a");
-    g.write_dataset("output", Tensor::zeros({1, 10, 2, 5}, DType::f32));
-  }
-  o.case_globs = {"a"};
-  r = check::run_candidate_check(ref, shaped, o);
-  ASSERT_EQ(r.results.size(), 1u);
-  EXPECT_EQ(r.results[0].message, "case 'a': dataset 'output' has shape [1, 10, 2, 5] (heads-last), expected [1, 10, 2, 4]");
-
   // A missing candidate file: file error.
   r = check::run_candidate_check(ref, "/nonexistent/cand.h5", o);
   EXPECT_EQ(r.file_error, "candidate /nonexistent/cand.h5: no such file");
   EXPECT_EQ(check::exit_code(r, false), 2);
+}
+
+// A well-formed candidate tensor of another shape is the implementation's difference: that tensor's
+// parity failure (exit 1) naming both shapes and a likely cause, the case's other tensors still
+// compared (a dataset that is not floats stays an input error: test_check_bad_inputs.cpp).
+TEST(CheckIo, CandidateOfAnotherShapeIsAParityFailure) {
+  const std::string ref = testing::temp_path("shape_ref");
+  const RefCase a = testing::tiny_case("a", 1);  // output [1, 10, 2, 4]
+  testing::write_cases(ref, {a});
+  RunOptions o = quiet_reference();
+  const auto check_with = [&](const std::string& tag, const std::function<void(const h5::Group&)>& fill) {
+    const std::string cand = testing::temp_path(tag);
+    {
+      const h5::File f = h5::File::create(cand);
+      fill(f.root().create_group("a"));
+    }
+    return check::run_candidate_check(ref, cand, o);
+  };
+  const auto tensor = [](const check::CaseResult& c, const std::string& name) -> const check::TensorResult& {
+    for (const check::TensorResult& t : c.tensors) {
+      if (t.name == name) return t;
+    }
+    throw std::runtime_error("no tensor " + name);
+  };
+
+  // Subsampled under stride (every other query), gradients right: output and logsumexp fail.
+  RunReport r = check_with("shape_strided", [&](const h5::Group& g) {
+    g.write_dataset("output", Tensor::zeros({1, 5, 2, 4}, DType::f32));
+    g.write_dataset("logsumexp", Tensor::zeros({1, 5, 2}, DType::f32));
+    for (const char* n : {"grad_query", "grad_key", "grad_value"}) g.write_dataset(n, a.expected.at(n));
+  });
+  ASSERT_EQ(r.results.size(), 1u);
+  const check::CaseResult& c = r.results[0];
+  EXPECT_EQ(c.status, Status::fail) << c.message;
+  EXPECT_EQ(check::exit_code(r, false), 1);
+  EXPECT_EQ(c.tensors.size(), 5u);
+  const check::TensorResult& out = tensor(c, "output");
+  EXPECT_FALSE(out.passed());
+  EXPECT_EQ(out.other_shape, (Shape{1, 5, 2, 4}));
+  EXPECT_EQ(out.cmp.failures, 80);
+  EXPECT_EQ(out.shape_mismatch,
+            "candidate output [1, 5, 2, 4] vs reference [1, 10, 2, 4]: a strided result subsampled (one query per "
+            "stride group) where upstream keeps the input's shape?");
+  EXPECT_FALSE(tensor(c, "logsumexp").passed());
+  EXPECT_TRUE(tensor(c, "grad_query").passed());
+  EXPECT_TRUE(tensor(c, "grad_key").passed());
+  EXPECT_TRUE(tensor(c, "grad_value").passed());
+  EXPECT_TRUE(c.notes.empty());
+  // The table row and the JSON report carry the message.
+  const std::string json = check::report_json(r, false);
+  EXPECT_NE(json.find("\"candidate_shape\": [1, 5, 2, 4],\n            \"message\": \"candidate output [1, 5, 2, 4] vs"),
+            std::string::npos)
+      << json;
+
+  // Another axis count, and a heads-first tensor without the layout attribute.
+  r = check_with("shape_axes", [&](const h5::Group& g) {
+    g.write_dataset("output", Tensor::zeros({10, 2, 4}, DType::f32));
+    g.write_dataset("logsumexp", Tensor::zeros({1, 2, 10}, DType::f32));
+  });
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(check::exit_code(r, false), 1);
+  EXPECT_EQ(tensor(r.results[0], "output").shape_mismatch,
+            "candidate output [10, 2, 4] vs reference [1, 10, 2, 4]: 3 axes where the reference has 4: a missing or "
+            "extra axis (batch, heads, a trailing 1)?");
+  EXPECT_EQ(tensor(r.results[0], "logsumexp").shape_mismatch,
+            "candidate logsumexp [1, 2, 10] vs reference [1, 10, 2]: the same extents in another order: heads-first "
+            "data without layout = heads_first?");
+  EXPECT_EQ(r.results[0].notes, std::vector<std::string>{"not in the candidate: grad_key, grad_query, grad_value"});
+
+  // A heads-first candidate of another shape is named in heads-last order.
+  r = check_with("shape_hf", [&](const h5::Group& g) {
+    g.write_attribute("layout", std::string("heads_first"));
+    g.write_dataset("output", Tensor::zeros({1, 2, 10, 5}, DType::f32));
+  });
+  EXPECT_EQ(tensor(r.results[0], "output").shape_mismatch, "candidate output [1, 10, 2, 5] vs reference [1, 10, 2, 4]");
+
+  // The implementation declined the case (make_candidate.py writes `skipped`): skip, exit 0 (1 with --strict).
+  r = check_with("shape_skipped", [&](const h5::Group& g) { g.write_attribute("skipped", std::string("NotImplementedError: 1D")); });
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].status, Status::skip);
+  EXPECT_EQ(r.results[0].message, "the candidate's implementation declined the case: NotImplementedError: 1D");
+  EXPECT_EQ(check::exit_code(r, false), 0);
+  EXPECT_EQ(check::exit_code(r, true), 1);
 }
 
 // Heads-first candidates (e.g. from older upstream or an Apple port) are permuted before comparing.

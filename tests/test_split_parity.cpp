@@ -1,6 +1,6 @@
-// Parity of every backend's split ops with upstream NATTEN 0.14.6 on
-// ../shared/natten-refs/natten-split-refs-v1.h5 (read in place), and a write/load round trip of
-// the na_qk, na_av and merge case formats.
+// Parity of every backend's split ops with upstream NATTEN 0.14.6 on every split-op reference file
+// (tests/data/upstream, and ../shared/natten-refs when present; tests/support/ref_files.hpp), and
+// a write/load round trip of the na_qk, na_av and merge case formats.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +16,7 @@
 #include "natten/parity/compare.hpp"
 #include "support/backend_test.hpp"
 #include "support/random_problem.hpp"
+#include "support/ref_files.hpp"
 
 namespace natten {
 namespace {
@@ -39,27 +40,29 @@ void expect_parity(const std::map<std::string, Tensor>& ours, const SplitCase& c
 class SplitParity : public testing::BackendTest {};
 
 TEST_P(SplitParity, EveryCaseMatchesUpstream) {
-  const std::string path = testing::shared_ref_file("natten-split-refs-v1.h5");
-  if (path.empty())
-    GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR << "; skipping split-op parity";
-  const h5::File file = h5::File::open(path);
-  const h5::Group root = file.root();
-  const std::vector<std::string> cases = list_ref_cases(root);
-  ASSERT_GE(cases.size(), 10u);
+  const std::vector<std::string> files = testing::upstream_ref_files(testing::RefKind::split);
+  ASSERT_GE(files.size(), 1u);  // the shipped one at least
   Backend* backend = backend_.get();
-  int ran = 0;
-  for (const std::string& name : cases) {
-    SCOPED_TRACE(name);
-    const SplitCase c = load_split_case(root, name);
-    EXPECT_EQ(c.layout, "heads_first");  // as the README says: exercises the permute on load
-    EXPECT_TRUE(c.has_backward());
-    const Op op = c.op == "na_qk" ? Op::qk_backward : Op::av_backward;
-    if (!backend->implements(op)) continue;
-    expect_parity(run_split_case(*backend, c), c, 1e-5);
-    ++ran;
+  int ran = 0, cases = 0;
+  for (const std::string& path : files) {
+    SCOPED_TRACE(path);
+    const h5::File file = h5::File::open(path);
+    const h5::Group root = file.root();
+    const std::vector<std::string> names = list_ref_cases(root);
+    ASSERT_GE(names.size(), 10u);
+    for (const std::string& name : names) {
+      SCOPED_TRACE(name);
+      ++cases;
+      const SplitCase c = load_split_case(root, name);
+      EXPECT_TRUE(c.has_backward());
+      const Op op = c.op == "na_qk" ? Op::qk_backward : Op::av_backward;
+      if (!backend->implements(op)) continue;
+      expect_parity(run_split_case(*backend, c), c, 1e-5);
+      ++ran;
+    }
   }
   if (ran == 0) GTEST_SKIP() << "backend " << GetParam() << " implements no split op";
-  EXPECT_EQ(ran, static_cast<int>(cases.size()));
+  EXPECT_EQ(ran, cases);
 }
 
 INSTANTIATE_FOR_ALL_BACKENDS(SplitParity);

@@ -174,8 +174,14 @@ RunReport run_candidate_check(const std::string& file, const std::string& candid
                      opt.read_guard_seconds);
     try {
       if (!cand_crash.empty()) fail("case '{}': candidate: {}", dc.name, cand_crash);
-      compare_case(c->expected(), c->dtype(), load_candidate_tensors(cand_root, dc.name, c->expected(), opt.max_elements),
-                   opt.tol, "not in the candidate", r);
+      const CandidateTensors cand_tensors = load_candidate_tensors(cand_root, dc.name, c->expected(), opt.max_elements);
+      if (!cand_tensors.skipped.empty()) {
+        r.status = Status::skip;
+        r.message = "the candidate's implementation declined the case: " + cand_tensors.skipped;
+      } else {
+        compare_case(c->expected(), c->dtype(), cand_tensors.tensors, opt.tol, "not in the candidate", r,
+                     cand_tensors.mismatched);
+      }
     } catch (const Error& e) {
       r.status = Status::error;
       r.message = e.what();

@@ -1,6 +1,7 @@
 #include "compare_case.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 
 namespace natten::check {
@@ -22,11 +23,13 @@ int display_rank(const std::string& name) {
 
 void compare_case(const std::map<std::string, Tensor>& expected_tensors, DType dtype,
                   const std::map<std::string, Tensor>& ours, const ToleranceOverride& tol,
-                  const std::string& what_is_missing, CaseResult& result) {
+                  const std::string& what_is_missing, CaseResult& result,
+                  const std::map<std::string, ShapeMismatch>& mismatched) {
   std::string missing;
   for (const auto& [name, expected] : expected_tensors) {
     const auto it = ours.find(name);
-    if (it == ours.end()) {
+    const auto other = mismatched.find(name);
+    if (it == ours.end() && other == mismatched.end()) {
       missing += (missing.empty() ? "" : ", ") + name;
       continue;
     }
@@ -34,7 +37,14 @@ void compare_case(const std::map<std::string, Tensor>& expected_tensors, DType d
     t.name = name;
     t.shape = expected.shape();
     t.tol = tol.resolve(dtype, name);
-    t.cmp = compare_tensors(it->second, expected, t.tol);
+    if (other != mismatched.end()) {
+      t.shape_mismatch = other->second.message;
+      t.other_shape = other->second.shape;
+      t.cmp.count = t.cmp.failures = expected.numel();
+      t.cmp.max_abs_error = t.cmp.max_rel_error = t.cmp.mean_abs_error = std::nan("");
+    } else {
+      t.cmp = compare_tensors(it->second, expected, t.tol);
+    }
     result.tensors.push_back(std::move(t));
   }
   std::stable_sort(result.tensors.begin(), result.tensors.end(), [](const TensorResult& a, const TensorResult& b) {

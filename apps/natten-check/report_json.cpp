@@ -32,6 +32,16 @@ Json tensor_json(const TensorResult& t) {
     worst.set("reference", number(t.cmp.worst_reference));
     j.set("worst", worst);
   }
+  if (t.shape_mismatch.empty()) {
+    j.set("shape_mismatch", Json());
+  } else {
+    Json other = Json::array();
+    for (auto e : t.other_shape) other.push(static_cast<std::int64_t>(e));
+    Json m = Json::object();
+    m.set("candidate_shape", other);
+    m.set("message", t.shape_mismatch);
+    j.set("shape_mismatch", m);
+  }
   j.set("pass", t.passed());
   return j;
 }

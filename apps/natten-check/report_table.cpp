@@ -20,6 +20,7 @@ std::string_view status_label(Status s) {
 std::string sci(double x) { return fmt::format("{:.2e}", x); }
 
 std::string worst_str(const TensorResult& t) {
+  if (!t.shape_mismatch.empty()) return t.shape_mismatch;
   if (t.cmp.worst_index < 0) return "-";
   return fmt::format("{} {:.7g} vs {:.7g}", index_str(t.cmp.worst_index, t.shape), t.cmp.worst_ours,
                      t.cmp.worst_reference);

@@ -22,10 +22,14 @@ std::string_view status_name(Status s);  // "pass", "fail", "error", "skip"
 
 struct TensorResult {
   std::string name;  // dataset name: output, logsumexp, grad_query, ...
-  Shape shape;
+  Shape shape;       // the reference's
   Tolerance tol;
   TensorComparison cmp;
-  bool passed() const { return cmp.failures == 0; }
+  // A candidate tensor of another shape: nothing is compared (cmp.count is the reference's element
+  // count, every one counted as a failure, errors NaN) and this says both shapes and a likely cause.
+  std::string shape_mismatch;
+  Shape other_shape;
+  bool passed() const { return shape_mismatch.empty() && cmp.failures == 0; }
 };
 
 struct CaseResult {

@@ -1,8 +1,8 @@
-// The emulated Metal kernels on upstream NATTEN's own outputs (../shared/natten-refs, read in
-// place), through natten-check's op table and default tolerances: the fused op on
-// natten-refs-v1.h5 and the split ops on natten-split-refs-v1.h5. Cases too large to emulate
-// quickly are named and skipped (they are covered on hardware by natten-check, and here by the
-// same kernels on smaller shapes).
+// The emulated Metal kernels on upstream NATTEN's own outputs, through natten-check's op table and
+// default tolerances: the fused op and the split ops on every reference file
+// (tests/data/upstream, and ../shared/natten-refs when present; tests/support/ref_files.hpp).
+// Cases too large to emulate quickly are named and skipped (they are covered on hardware by
+// natten-check, and here by the same kernels on smaller shapes).
 #include <gtest/gtest.h>
 
 #include "emulated_executor.hpp"
@@ -11,7 +11,7 @@
 #include "natten/core/neighborhood.hpp"
 #include "natten/io/ref_case.hpp"
 #include "natten/parity/case_ops.hpp"
-#include "support/random_problem.hpp"
+#include "support/ref_files.hpp"
 
 namespace natten::metal {
 namespace {
@@ -25,25 +25,29 @@ constexpr std::int64_t kMaxEmulatedPairs = 250000;
 #endif
 
 TEST(MetalUpstreamParity, EmulatedKernelsMatchUpstream) {
-  const std::string path = natten::testing::shared_ref_file("natten-refs-v1.h5");
-  if (path.empty()) GTEST_SKIP() << "natten-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
+  const std::vector<std::string> files = natten::testing::upstream_ref_files(natten::testing::RefKind::fused);
+  ASSERT_GE(files.size(), 2u);  // the shipped ones at least
   auto metal = emulation::make_emulated_backend(natten_emu::ThreadOrder::shuffled, 11);
   const auto too_large = [](const ParityCase& c) {
     const RefCase& r = std::get<RefCase>(c.data);
     const Problem p = validate_forward(r.params, r.inputs);
     return attended_pairs(p) * p.batch * p.heads_q > kMaxEmulatedPairs;
   };
-  const natten::testing::UpstreamRun run = natten::testing::expect_upstream_file(*metal, path, {"output"}, too_large);
-  EXPECT_GE(run.checked, 10);
-  if (!run.skipped.empty()) std::printf("[   NOTE   ] too large to emulate here, not checked:%s\n", run.skipped.c_str());
+  for (const std::string& path : files) {
+    SCOPED_TRACE(path);
+    const natten::testing::UpstreamRun run = natten::testing::expect_upstream_file(*metal, path, {"output"}, too_large);
+    EXPECT_GE(run.checked, 10);
+    if (!run.skipped.empty())
+      std::printf("[   NOTE   ] %s: too large to emulate here, not checked:%s\n", path.c_str(), run.skipped.c_str());
+  }
 }
 
-// Every na_qk / na_av case of upstream NATTEN 0.14.6 (heads-first in the file: exercises the
+// Every na_qk / na_av case of upstream NATTEN 0.14.6 (the shared file is heads-first: exercises the
 // permute on load and the backend's contiguous inputs), forward and backward. The cases are small
 // (<= 2 x 3 x 15 x 14 tokens), so all of them run, also in the sanitizer build.
 TEST(MetalUpstreamParity, EmulatedSplitKernelsMatchUpstream) {
-  const std::string path = natten::testing::shared_ref_file("natten-split-refs-v1.h5");
-  if (path.empty()) GTEST_SKIP() << "natten-split-refs-v1.h5 not found under " << NATTEN_REFS_DIR;
+  const std::vector<std::string> files = natten::testing::upstream_ref_files(natten::testing::RefKind::split);
+  ASSERT_GE(files.size(), 1u);  // the shipped one at least
   auto metal = emulation::make_emulated_backend(natten_emu::ThreadOrder::reverse, 12);
   const auto unexpected = [](const ParityCase& c) {
     EXPECT_TRUE(c.op_name() == "na_qk" || c.op_name() == "na_av") << c.op_name();
@@ -51,7 +55,10 @@ TEST(MetalUpstreamParity, EmulatedSplitKernelsMatchUpstream) {
     EXPECT_TRUE(c.expected().count(c.op_name() == "na_qk" ? "grad_query" : "grad_attention")) << c.name();
     return false;
   };
-  EXPECT_GE(natten::testing::expect_upstream_file(*metal, path, {"attention", "output"}, unexpected).checked, 10);
+  for (const std::string& path : files) {
+    SCOPED_TRACE(path);
+    EXPECT_GE(natten::testing::expect_upstream_file(*metal, path, {"attention", "output"}, unexpected).checked, 10);
+  }
 }
 
 }  // namespace

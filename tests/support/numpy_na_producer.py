@@ -11,7 +11,15 @@ import itertools
 import numpy as np
 
 PRODUCER = "numpy brute force (tests/support/numpy_na_producer.py)"
-attributes = {"device": "cpu (numpy)"}
+
+
+class _Version(str):
+    """A str subclass, as torch.__version__ is (pip's h5py refuses to store those)."""
+
+
+# Root attributes of the kinds upstream's producer records: a str subclass and numpy scalars.
+attributes = {"device": "cpu (numpy)", "standin_version": _Version("1.0"), "numpy_version": np.str_(np.__version__),
+              "threads": np.int32(1), "input_range": np.float32(1.0), "deterministic": np.bool_(True)}
 
 
 def backend_name():
@@ -194,7 +202,7 @@ def produce_fused(case, inputs):
     extra = "additional_key" in inputs
     ak = inputs["additional_key"].astype(np.float64) if extra else np.zeros((b, 0, hkv, dim))
     av = inputs["additional_value"].astype(np.float64) if extra else np.zeros((b, 0, hkv, dim))
-    scale = dim ** -0.5
+    scale = case.get("scale", dim ** -0.5)
     group = hq // hkv
 
     # Neighbor token indices (flattened, row-major) of every query token.

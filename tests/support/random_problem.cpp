@@ -1,7 +1,5 @@
 #include "support/random_problem.hpp"
 
-#include <filesystem>
-
 namespace natten::testing {
 namespace {
 
@@ -63,11 +61,6 @@ NAInputs random_inputs(std::mt19937_64& rng, const Problem& p) {
     in.additional_value = random_tensor(rng, p.extra_kv_shape(p.dim_v), p.dtype);
   }
   return in;
-}
-
-std::string shared_ref_file(const char* filename) {
-  const std::filesystem::path path = std::filesystem::path(NATTEN_REFS_DIR) / filename;
-  return std::filesystem::exists(path) ? path.string() : std::string();
 }
 
 }  // namespace natten::testing

@@ -26,7 +26,4 @@ Problem random_problem(std::mt19937_64& rng, DType dtype, const SweepLimits& lim
 NAInputs random_inputs(std::mt19937_64& rng, const Problem& p);
 Tensor random_tensor(std::mt19937_64& rng, const Shape& shape, DType dtype, float amplitude = 1.0f);
 
-// Path of a file in the shared reference directory, or "" when the file is absent.
-std::string shared_ref_file(const char* filename);
-
 }  // namespace natten::testing

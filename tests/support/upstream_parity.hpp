@@ -1,5 +1,5 @@
 // Comparisons with expected tensors at natten-check's default tolerances, and whole upstream
-// reference files (../shared/natten-refs, read in place) run through natten-check's op table
+// reference files (support/ref_files.hpp: tests/data/upstream, ../shared) run through natten-check's op table
 // (natten/parity/case_ops.hpp): the same load, compute and tolerances as natten-check, so the
 // parity tests hold every backend to exactly what the tool checks.
 #pragma once

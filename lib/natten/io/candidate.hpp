@@ -22,12 +22,31 @@ struct HeadsFirstStorage {
 };
 HeadsFirstStorage heads_first_storage(std::string_view dataset);
 
+// A candidate dataset whose shape differs from the reference's: a well-formed result of another
+// shape (the implementation differs, e.g. it subsamples under stride), which natten-check reports
+// as that tensor's parity failure, not as an input error.
+struct ShapeMismatch {
+  Shape shape;          // the candidate's, heads-last where it has the axes to permute, else as stored
+  std::string message;  // "candidate output [1, 8, 2, 16] vs reference [1, 16, 2, 16]: <likely cause>"
+};
+
+struct CandidateTensors {
+  std::map<std::string, Tensor> tensors;          // heads-last, shaped like the reference's
+  std::map<std::string, ShapeMismatch> mismatched;
+  std::string skipped;  // the group's `skipped` attribute: the implementation declined the case (why)
+};
+
 // The candidate group named `name`: its datasets among `expected`'s names (others are ignored),
 // converted to heads-last per the group's own `layout` attribute (default heads_last) and
-// shape-checked against the expected tensors. Non-finite values are kept (they fail the
-// comparison). Throws Error when the group is missing or holds none of the expected tensors.
-std::map<std::string, Tensor> load_candidate_tensors(const h5::Group& candidate_root, const std::string& name,
-                                                     const std::map<std::string, Tensor>& expected,
-                                                     std::int64_t max_elements);
+// shape-checked against the expected tensors (a readable float dataset of another shape goes to
+// `mismatched`). Non-finite values are kept (they fail the comparison). A group with a `skipped`
+// string attribute returns just that. Throws Error when the group is missing, a dataset cannot be
+// read as floats, or it holds none of the expected tensors.
+CandidateTensors load_candidate_tensors(const h5::Group& candidate_root, const std::string& name,
+                                        const std::map<std::string, Tensor>& expected, std::int64_t max_elements);
+
+// Why a result may have `candidate`'s shape where the reference has `reference`'s (heads-last,
+// `rank` spatial axes after the batch axis); "" when no common cause fits.
+std::string shape_mismatch_cause(const Shape& candidate, const Shape& reference, int rank);
 
 }  // namespace natten
