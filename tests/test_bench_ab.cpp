@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "natten/bench/ab_stats.hpp"
-#include "natten/bench/machine.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/io/files.hpp"
 #include "natten/io/json.hpp"
 #include "support/run_command.hpp"
@@ -114,7 +114,7 @@ CommandResult ab(const std::string& ini, const std::string& extra, const std::st
 
 // Timing claims mean nothing in a sanitizer build (every access checked, about 3x slower).
 #define REQUIRE_PLAIN_BUILD() \
-  if (bench::build_info().sanitizers) GTEST_SKIP() << "timings of a sanitizer build say nothing"
+  if (app::build_info().sanitizers) GTEST_SKIP() << "timings of a sanitizer build say nothing"
 
 TEST(AbMode, SameBuildTwiceIsNeverFlagged) {
   REQUIRE_PLAIN_BUILD();

@@ -74,7 +74,7 @@ TEST(BenchExe, RunWritesReportsAndProgress) {
   EXPECT_NE(r.out.find("12x10 k3x3"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("[2/2] cli reference backward: median"), std::string::npos) << r.err;
   const Json j = Json::parse(read_file(json.path()), json.path());
-  EXPECT_EQ(j.at("schema", "").as_string("schema"), "natten-bench/1");
+  EXPECT_EQ(j.at("schema", "").as_string("schema"), "natten-bench/2");
   EXPECT_FALSE(j.at("machine", "").at("cpu_model", "").as_string("").empty());
   EXPECT_FALSE(j.at("build", "").at("compiler", "").as_string("").empty());
   const auto& results = j.at("results", "").elements();

@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "natten/bench/callgrind.hpp"
-#include "natten/bench/machine.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/bench/work_guard.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/files.hpp"
@@ -28,7 +28,7 @@ using testing::TempFile;
 bool have_valgrind() { return std::system("valgrind --version >/dev/null 2>&1") == 0; }
 
 #define REQUIRE_VALGRIND()                                                                            \
-  if (bench::build_info().sanitizers) GTEST_SKIP() << "a sanitizer build cannot run under valgrind"; \
+  if (app::build_info().sanitizers) GTEST_SKIP() << "a sanitizer build cannot run under valgrind"; \
   if (!have_valgrind()) GTEST_SKIP() << "valgrind is not installed (Debian: apt-get install valgrind)"
 
 // Three ranks, forward and backward, cpu only: six rows, a few seconds under callgrind.

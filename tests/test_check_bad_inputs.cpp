@@ -205,10 +205,10 @@ TEST(CheckBadInputs, UnreadableFilesAreFileErrors) {
   }
 
   const std::pair<std::string, std::string> files[] = {
-      {"/nonexistent/refs.h5", "/nonexistent/refs.h5: no such file"},
+      {"/nonexistent/refs.h5", "HDF5 file /nonexistent/refs.h5: No such file or directory"},
       {text, text + ": not an HDF5 file"},
       {empty, empty + ": not an HDF5 file"},
-      {dir, dir + ": is a directory, expected an HDF5 file"},
+      {dir, "HDF5 file " + dir + ": is a directory, not a file"},
       {no_cases, no_cases + ": no cases (no top-level group has an 'op' attribute)"},
   };
   for (const auto& [path, message] : files) {
@@ -237,7 +237,7 @@ TEST(CheckBadInputs, CaseGlobMatchingNothingIsAnError) {
   check::RunOptions o = options();
   o.case_globs = {"na3d*"};
   const RunReport r = check::run_backend_checks(path, o);
-  EXPECT_EQ(r.file_error, "--case 'na3d*': no case matches (2 cases in the file)");
+  EXPECT_EQ(r.file_error, "--case 'na3d*': matches no case (of 2: na1d_a, na2d_b)");
   o.case_globs = {"na2d*"};
   const RunReport r2 = check::run_backend_checks(path, o);
   ASSERT_EQ(r2.results.size(), 1u);

@@ -52,7 +52,7 @@ TEST(CheckCli, UsageErrorsExitTwo) {
   EXPECT_TRUE(contains(r.out, "--write needs --config FILE.ini")) << r.out;
   r = run("/nonexistent.h5");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(contains(r.out, "/nonexistent.h5: no such file")) << r.out;
+  EXPECT_TRUE(contains(r.out, "natten-check: error: HDF5 file /nonexistent.h5: No such file or directory")) << r.out;
   const std::string f = testing::temp_path("cli_usage");
   testing::write_cases(f, {testing::tiny_case("a")});
   r = run(f + " --backend no_such_backend");
@@ -60,7 +60,7 @@ TEST(CheckCli, UsageErrorsExitTwo) {
   EXPECT_TRUE(contains(r.out, "backend: unknown 'no_such_backend'")) << r.out;
   r = run(f + " --case 'zzz*'");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(contains(r.out, "no case matches")) << r.out;
+  EXPECT_TRUE(contains(r.out, "matches no case")) << r.out;
   EXPECT_EQ(run(f + " --candidate " + f + " --backend reference").code, 2);
   EXPECT_EQ(run("--list-backends").code, 0);
 }
@@ -120,7 +120,9 @@ TEST(CheckCli, CandidatePerturbedFailsAndJsonParsesBack) {
 
   if (!have_python()) GTEST_SKIP() << "python3 not available to parse the JSON report";
   const CommandResult p = python_json(json, R"(
-assert d['schema'] == 'natten-check-report' and d['mode'] == 'candidate', d
+assert d['schema'] == 'natten-check/2' and d['mode'] == 'candidate', d
+assert d['tool'] == 'natten-check' and d['tool_version'] and d['command_line'] and d['created'], d
+assert d['machine']['cpu_model'] and d['build']['compiler'] and d['elapsed_s'] >= 0, d
 s = d['summary']
 assert (s['cases'], s['passed'], s['failed'], s['errors'], s['exit_code']) == (2, 1, 1, 0, 1), s
 res = {r['case']: r for r in d['results']}
@@ -129,7 +131,8 @@ out = [t for t in res['b']['tensors'] if t['name'] == 'output'][0]
 assert out['outside_tolerance'] == 1 and out['count'] == 6 * 5 * 2 * 4, out
 assert out['worst']['index'] == [0, 0, 0, 1, 3], out['worst']
 assert abs(out['max_abs_error'] - 0.5) < 1e-6 and out['pass'] is False
-assert abs(out['worst']['ours'] - out['worst']['reference'] - 0.5) < 1e-6
+assert abs(out['worst']['candidate'] - out['worst']['reference'] - 0.5) < 1e-6
+assert out['tolerance_ratio'] > 1000, out  # 0.5 against atol + rtol |ref| of about 1.5e-5
 )");
   EXPECT_EQ(p.code, 0) << p.out;
 }
@@ -220,7 +223,7 @@ TEST(CheckCli, SplitOpsWriteListCheckCandidateAndBadCase) {
   EXPECT_TRUE(contains(l.out, "av2d_causal_add_kv      na_av  ")) << l.out;
   EXPECT_TRUE(contains(l.out, "4 cases, 0 unreadable")) << l.out;
 
-  const CommandResult c = run(out + " -q");
+  const CommandResult c = run(out + " -q -v");  // -v: one row per tensor
   EXPECT_EQ(c.code, 0) << c.out;
   EXPECT_TRUE(contains(c.out, "grad_rpb")) << c.out;
   EXPECT_TRUE(contains(c.out, "grad_logsumexp_2")) << c.out;
@@ -239,7 +242,7 @@ TEST(CheckCli, SplitOpsWriteListCheckCandidateAndBadCase) {
   const CommandResult p = run(out + " --candidate " + cand + " --case qk1d_rpb -q");
   EXPECT_EQ(p.code, 1) << p.out;
   EXPECT_TRUE(contains(p.out, "attention")) << p.out;
-  EXPECT_TRUE(contains(p.out, "1/400")) << p.out;
+  EXPECT_TRUE(contains(p.out, "1 of 400 outside atol 1e-05 + rtol 1e-05")) << p.out;  // failures get details
   EXPECT_TRUE(contains(p.out, "result: PARITY FAILURE (exit 1)")) << p.out;
   EXPECT_EQ(run(out + " --candidate " + cand + " --case qk1d_rpb -q --atol 2e-3").code, 0);
 

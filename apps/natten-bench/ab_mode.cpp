@@ -10,8 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "natten/bench/ab_stats.hpp"
-#include "natten/bench/machine.hpp"
+#include "natten/bench/comparison.hpp"
+#include "natten/bench/plot.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/bench/subprocess.hpp"
 #include "natten/core/error.hpp"
@@ -26,9 +27,9 @@ constexpr const char* kAbSchema = "natten-bench-ab/1";
 // The run's own flags minus what belongs to --ab itself or to this process's output; each build
 // gets them plus its own --json, -q and --no-verify.
 std::vector<std::string> forwarded_args(const std::vector<std::string>& args) {
-  static const std::vector<std::string> with_value = {"--ab",     "--ab-new",      "--ab-rounds", "--ab-max-slowdown",
-                                                      "--ab-alpha", "--ab-seed",   "--ab-stat", "--json"};
-  static const std::vector<std::string> flags = {"-q", "--quiet", "--no-verify"};
+  static const std::vector<std::string> with_value = {"--ab",   "--ab-new",       "--ab-rounds", "--ab-seed", "--ab-stat",
+                                                      "--alpha", "--min-slowdown", "--json",      "--plot"};
+  static const std::vector<std::string> flags = {"-q", "--quiet", "--no-verify", "-v", "--verbose"};
   std::vector<std::string> out;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -67,13 +68,6 @@ std::map<RowKey, double> row_values(const std::string& path, const std::string& 
   return out;
 }
 
-struct Row {
-  RowKey key;
-  Observations obs;
-  RatioEstimate ratio;
-  double p_slower = 1, p_faster = 1, adj_slower = 1, adj_faster = 1;
-  std::string verdict = "ok";
-};
 
 }  // namespace
 
@@ -128,7 +122,7 @@ int ab_mode(const Options& o) {
   cleanup();
   if (!o.quiet) std::fprintf(stderr, "\r%60s\r", "");
 
-  std::vector<Row> rows;
+  std::vector<ComparedRow> rows;
   std::vector<std::string> notes;
   for (const auto& [key, ob] : obs) {
     if (static_cast<int>(ob.base.size()) != ab.rounds || static_cast<int>(ob.now.size()) != ab.rounds) {
@@ -136,95 +130,41 @@ int ab_mode(const Options& o) {
                                   ob.now.size(), ab.rounds));
       continue;
     }
-    Row row;
-    row.key = key;
-    row.obs = ob;
-    // Round k's two runs ran back to back: pair them (the log ratio cancels that moment's load).
-    std::vector<double> up, down;
-    for (int k = 0; k < ab.rounds; ++k) {
-      up.push_back(std::log(ob.now[static_cast<std::size_t>(k)] / ob.base[static_cast<std::size_t>(k)]));
-      down.push_back(-up.back());
-    }
-    row.ratio = ratio_of_medians(ob.base, ob.now, 0.95, 2000, ab.seed, /*paired=*/true);
-    row.p_slower = wilcoxon_signed_rank_greater(up);
-    row.p_faster = wilcoxon_signed_rank_greater(down);
+    ComparedRow row;
+    row.case_name = key.case_name;
+    row.backend = key.backend;
+    row.op = key.op;
+    row.base = ob.base;
+    row.now = ob.now;
     rows.push_back(row);
   }
   if (rows.empty()) fail("--ab: no row was timed by both builds in every run (compare the two builds' --dry-run)");
-  std::vector<double> ps, pf;
-  for (const Row& r : rows) ps.push_back(r.p_slower), pf.push_back(r.p_faster);
-  const std::vector<double> adj_s = holm_adjust(ps), adj_f = holm_adjust(pf);
-  bool regression = false;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    Row& r = rows[i];
-    r.adj_slower = adj_s[i];
-    r.adj_faster = adj_f[i];
-    if (r.adj_slower < ab.alpha && r.ratio.ratio > 1 + ab.max_slowdown) r.verdict = "REGRESSION";
-    else if (r.adj_faster < ab.alpha && r.ratio.ratio < 1 / (1 + ab.max_slowdown)) r.verdict = "faster";
-    else if (r.adj_slower < ab.alpha) r.verdict = "slower (within the allowed fraction)";
-    else if (r.adj_faster < ab.alpha) r.verdict = "faster (within the fraction)";
-    regression = regression || r.verdict == "REGRESSION";
-  }
+  // Round k's two runs ran back to back: paired.
+  const bool regression = decide(rows, {/*paired=*/true, ab.alpha, ab.max_slowdown, ab.seed});
 
-  // Report.
-  std::string text = fmt::format(
-      "A/B: base {} vs new {}\n{} runs of each in random order (seed {}), each run's {} time per row; a row fails when "
-      "it is slower by more than {:.0f}% at significance {} (Holm over {} rows)\n",
-      ab.base_exe, new_exe, ab.rounds, ab.seed, stat, 100 * ab.max_slowdown, ab.alpha, rows.size());
-  std::size_t w = 19;
-  for (const Row& r : rows) w = std::max(w, r.key.label().size());
-  text += fmt::format("{:<{}}  {:>9}  {:>9}  {:>7}  {:>15}  {:>8}  {}\n", "case / backend / op", w, "base", "new", "ratio",
-                      "95% interval", "p (Holm)", "verdict");
-  const auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return quantile_sorted(v, 0.5);
-  };
-  for (const Row& r : rows) {
-    const double p = r.ratio.ratio >= 1 ? r.adj_slower : r.adj_faster;
-    text += fmt::format("{:<{}}  {:>9}  {:>9}  {:>6.3f}x  {:>15}  {:>8.2g}  {}\n", r.key.label(), w,
-                        format_seconds(median(r.obs.base)), format_seconds(median(r.obs.now)), r.ratio.ratio,
-                        fmt::format("[{:.3f}, {:.3f}]", r.ratio.low, r.ratio.high), p, r.verdict);
-  }
-  for (const std::string& n : notes) text += "note: " + n + "\n";
-  text += regression ? "verdict: REGRESSION\n" : fmt::format("verdict: ok ({} rows compared)\n", rows.size());
+  const std::string text =
+      fmt::format("A/B: base {} vs new {}\n{} runs of each in random order (seed {}), each run's {} time per row; a "
+                  "row fails when it is slower by more than {:.0f}% at significance {} (Holm over {} rows)\n",
+                  ab.base_exe, new_exe, ab.rounds, ab.seed, stat, 100 * ab.max_slowdown, ab.alpha, rows.size()) +
+      comparison_table(rows, notes, regression);
   std::fprintf(out.any_stdout() ? stderr : stdout, "%s", text.c_str());
 
   if (out.json) {
-    Json j = Json::object();
-    j.set("schema", kAbSchema);
-    j.set("created", utc_now());
-    j.set("command_line", o.command_line);
+    Json j = app::report_header(kAbSchema, "natten-bench", o.command_line, app::machine_info(), app::utc_now());
     j.set("base", ab.base_exe);
     j.set("new", new_exe);
     j.set("rounds", ab.rounds);
     j.set("seed", std::to_string(ab.seed));
-    j.set("max_slowdown", ab.max_slowdown);
+    j.set("min_slowdown", ab.max_slowdown);
     j.set("alpha", ab.alpha);
     j.set("statistic", stat);
     j.set("order", json_array(order_log));
-    Json results = Json::array();
-    for (const Row& r : rows) {
-      Json e = Json::object();
-      e.set("case", r.key.case_name);
-      e.set("backend", r.key.backend);
-      e.set("op", r.key.op);
-      e.set("base_s", json_array(r.obs.base));
-      e.set("new_s", json_array(r.obs.now));
-      e.set("ratio", r.ratio.ratio);
-      e.set("ratio_low", r.ratio.low);
-      e.set("ratio_high", r.ratio.high);
-      e.set("p_slower", r.p_slower);
-      e.set("p_slower_holm", r.adj_slower);
-      e.set("p_faster", r.p_faster);
-      e.set("p_faster_holm", r.adj_faster);
-      e.set("verdict", r.verdict);
-      results.push(e);
-    }
-    j.set("results", results);
+    j.set("results", comparison_rows_json(rows));
     j.set("notes", json_array(notes));
     j.set("verdict", regression ? "REGRESSION" : "ok");
     out.json->write(j.dump() + "\n");
   }
+  if (out.plot) out.plot->write(comparison_svg(rows, "A/B: new / base"));
   return regression ? 1 : 0;
 }
 

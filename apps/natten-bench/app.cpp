@@ -8,10 +8,13 @@
 #include <fmt/format.h>
 
 #include "ab_mode.hpp"
+#include "compare_mode.hpp"
 #include "cli.hpp"
 #include "natten/backend.hpp"
 #include "natten/backend/cpu/simd_targets.hpp"
+#include "natten/app/diagnostics.hpp"
 #include "natten/bench/guard.hpp"
+#include "natten/bench/plot.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/files.hpp"
@@ -32,8 +35,8 @@ int list_backends_mode() {
 }
 
 int peak_mode(const Options& o) {
-  std::set<int> counts{1, resolve_threads(o.overrides.threads ? o.overrides.threads->value : 0)};
-  const MachineInfo m = machine_info();
+  std::set<int> counts{1, app::resolve_threads(o.overrides.threads ? o.overrides.threads->value : 0)};
+  const app::MachineInfo m = app::machine_info();
   fmt::print("{} ({} usable of {} hardware threads)\n", m.cpu_model, m.usable_cores, m.logical_cores);
   double one = 0;
   for (int t : counts) {
@@ -48,6 +51,17 @@ int peak_mode(const Options& o) {
 bool is_directory(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// More threads than usable cores time the scheduler as much as the kernels: say so (not an error:
+// measuring oversubscription can be the point).
+void warn_about_oversubscription(const Options& o) {
+  if (!o.overrides.threads || o.mode == Mode::count_work) return;
+  const int usable = app::resolve_threads(0), asked = o.overrides.threads->value;
+  if (asked > usable)
+    app::print_warning("natten-bench", fmt::format("--threads {} is more than the {} usable core{}: threads will share cores "
+                                                   "and the times will show it",
+                                                   asked, usable, usable == 1 ? "" : "s"));
 }
 
 int run_mode(const Options& o, const BackendFactory& factory) {
@@ -72,11 +86,12 @@ int run_mode(const Options& o, const BackendFactory& factory) {
   if (guard) json.set("guard", guard_json(*guard, guard_label, o.guard));
   const std::string json_text = json.dump() + "\n";
   const bool machine_stdout = out.any_stdout() || o.markdown_to_stdout;
-  if (!machine_stdout) fmt::print("{}", report_table(report));
+  if (!machine_stdout) fmt::print("{}", report_table(report, o.verbose, app::terminal_columns(stdout)));
   if (o.markdown_to_stdout) fmt::print("{}", report_markdown(report));
   if (out.markdown) out.markdown->write(report_markdown(report));
   if (out.csv) out.csv->write(report_csv(report));
   if (out.json) out.json->write(json_text);
+  if (out.plot) out.plot->write(run_svg(report));
 
   if (failures > 0)
     std::fprintf(stderr, "natten-bench: %d case(s) failed verification or errored (see the table)\n", failures);
@@ -102,6 +117,7 @@ int natten_bench_main(int argc, char** argv, const BackendFactory& factory) {
     const Options o = parse_command_line(argc, argv);
     if (!o.fake_cpu.empty()) fake_cpu_identity(o.fake_cpu);
     if (!o.simd.empty()) cpu::force_simd_target(o.simd);
+    warn_about_oversubscription(o);
     switch (o.mode) {
       case Mode::list_backends: return list_backends_mode();
       case Mode::peak: return peak_mode(o);
@@ -109,12 +125,13 @@ int natten_bench_main(int argc, char** argv, const BackendFactory& factory) {
       case Mode::run: return run_mode(o, factory);
       case Mode::count_work: return count_work_mode(o, argc, argv, factory);
       case Mode::ab: return ab_mode(o);
+      case Mode::compare: return compare_mode(o);
     }
   } catch (const HelpRequested& h) {
     fmt::print("{}", h.text);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "natten-bench: error: %s\n", e.what());
+    app::print_error("natten-bench", e.what());
     return 2;
   }
   return 0;

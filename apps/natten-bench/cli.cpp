@@ -7,6 +7,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "natten/app/diagnostics.hpp"
+#include "natten/app/help_format.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/bench/work_guard.hpp"
 #include "natten/core/error.hpp"
 
@@ -33,7 +36,7 @@ const ProblemFlag kProblemFlags[] = {
     {"--dilation", "dilation", "Dilation: one value or one per axis (default 1)", 3},
     {"--dtype", "dtype", "Element type: fp32, fp16 or bf16 (default fp32)", 1},
     {"--add-kv", "add_kv", "Additional KV tokens every query attends to (default 0)", 1},
-    {"--seed", "seed", "Input generator seed (default 0)", 1},
+    {"--seed", "seed", "Input generator seed (default: the FNV-1a hash of the case name)", 1},
     {"--backend", "backend", "Backend(s) to time: a name, a comma list, or 'all' (default: cpu if available, else reference)", 64},
     {"--threads", "threads", "CPU worker threads, 0 = all usable cores (default 0)", 1},
     {"--op", "op", "Operation: na (fused, default), na_qk, na_av, merge, varlen", 1},
@@ -56,11 +59,30 @@ std::string first_name(const char* names) {
   return n.substr(0, n.find(','));
 }
 
-std::string single_line(std::string s) {
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
+// The modes an option takes effect in. An option given in any other mode is an error, never a
+// silent no-op.
+enum ModeBit : unsigned {
+  kRun = 1u << static_cast<int>(Mode::run),
+  kDry = 1u << static_cast<int>(Mode::dry_run),
+  kPeak = 1u << static_cast<int>(Mode::peak),
+  kList = 1u << static_cast<int>(Mode::list_backends),
+  kCount = 1u << static_cast<int>(Mode::count_work),
+  kAb = 1u << static_cast<int>(Mode::ab),
+  kCompare = 1u << static_cast<int>(Mode::compare),
+};
+constexpr unsigned kCases = kRun | kDry | kCount | kAb;  // everything that assembles cases
+
+std::string mode_label(Mode m) {
+  switch (m) {
+    case Mode::run: return "a timed run";
+    case Mode::dry_run: return "--dry-run";
+    case Mode::peak: return "--peak";
+    case Mode::list_backends: return "--list-backends";
+    case Mode::count_work: return "--count-work";
+    case Mode::ab: return "--ab";
+    case Mode::compare: return "--compare";
   }
-  return s;
+  return "?";
 }
 
 }  // namespace
@@ -71,14 +93,26 @@ Options parse_command_line(int argc, const char* const* argv) {
   for (int i = 1; i < argc; ++i) o.args.emplace_back(argv[i]);
 
   CLI::App app{
-      "natten-bench: time neighborhood-attention backends with exact FLOP counts, verification against the\n"
-      "reference backend, % of measured FMA peak, and baseline regression guards.\n"
-      "Examples:  natten-bench --rank 2 --k 7 --backward\n"
-      "           natten-bench -i 64 64 -w 7 --dtype fp16 --backend all --json out.json\n"
-      "           natten-bench --config configs/ci-work.ini --count-work --baseline configs/ci-work-baseline.json\n"
-      "           natten-bench --config configs/ci-quick.ini --ab build-base/apps/natten-bench/natten-bench",
+      "natten-bench: time neighborhood-attention backends with exact FLOP counts, verification against the "
+      "reference backend, % of measured FMA peak, and regression guards.\n"
+      "Examples:\n"
+      "  natten-bench --rank 2 --k 7 --backward\n"
+      "  natten-bench -i 64 64 -w 7 --dtype fp16 --backend all --json out.json\n"
+      "  natten-bench --config configs/ci-work.ini --count-work --baseline configs/ci-work-baseline.json\n"
+      "  natten-bench --config configs/ci-quick.ini --ab base/natten-bench\n"
+      "  natten-bench --compare before.json after.json",
       "natten-bench"};
-  app.get_formatter()->column_width(34);
+  app::use_wrapping_help(app, 32);
+  std::vector<std::pair<CLI::Option*, unsigned>> applies;  // option -> modes it takes effect in
+  const auto in = [&](CLI::Option* opt, unsigned modes) {
+    applies.emplace_back(opt, modes);
+    return opt;
+  };
+  std::vector<CLI::Option*> paths;  // options naming a file: an empty value is an error
+  const auto path = [&](CLI::Option* opt) {
+    paths.push_back(opt);
+    return opt;
+  };
 
   std::map<std::string, std::vector<std::string>> values;
   std::vector<std::pair<const ProblemFlag*, CLI::Option*>> problem_opts;
@@ -87,66 +121,109 @@ Options parse_command_line(int argc, const char* const* argv) {
     if (std::string(f.key) == "varlen_sizes") opt->expected(1, f.max_values)->delimiter(';');
     else if (f.max_values > 1) opt->expected(1, f.max_values)->delimiter(',');
     problem_opts.emplace_back(&f, opt);
+    in(opt, std::string(f.key) == "threads" ? kCases | kPeak : kCases);
   }
   std::vector<std::string> causal;
-  CLI::Option* causal_opt = app.add_option("-c,--causal", causal, "Causal masking: alone = every axis, or one value per axis (1,0)")
-                                ->expected(0, 3)
-                                ->delimiter(',')
-                                ->group("Problem");
+  CLI::Option* causal_opt = in(app.add_option("-c,--causal", causal, "Causal masking: alone = every axis, or one value per axis (1,0)")
+                                   ->expected(0, 3)
+                                   ->delimiter(',')
+                                   ->group("Problem"),
+                               kCases);
   bool rpb = false;
-  app.add_flag("--rpb", rpb, "na_qk: with a relative positional bias")->group("Problem");
+  in(app.add_flag("--rpb", rpb, "na_qk: with a relative positional bias")->group("Problem"), kCases);
   bool backward = false;
-  app.add_flag("--backward,--backprop", backward, "Also time the backward pass (timed apart from the forward)")->group("Problem");
+  in(app.add_flag("--backward,--backprop", backward, "Also time the backward pass (timed apart from the forward)")
+         ->group("Problem"),
+     kCases);
   std::string rank;
-  app.add_option("--rank", rank, "With no -i: run this rank's standard suite; with --config: only cases of this rank")
-      ->group("Problem");
-  app.add_option("--config", o.config_path, "INI file of cases ([defaults] + one section per case); problem flags override its keys")
-      ->group("Problem");
-  app.add_option("--case", o.case_glob, "Only cases whose name matches this glob")->group("Problem");
+  in(app.add_option("--rank", rank, "With no -i: run this rank's standard suite; with --config: only cases of this rank")
+         ->group("Problem"),
+     kCases);
+  CLI::Option* config_opt =
+      in(path(app.add_option("--config", o.config_path,
+                             "INI file of cases ([defaults] + one section per case); problem flags override its keys")
+                  ->group("Problem")),
+         kCases);
+  in(app.add_option("--case", o.case_globs, "Only cases whose name matches this glob (repeatable, or a,b); each must match")
+         ->delimiter(',')
+         ->group("Problem"),
+     kCases);
 
   TimingPolicy& p = o.policy;
-  app.add_option("--warmup", p.warmup_reps, "Warmup calls at least (default 1)")->group("Timing");
-  app.add_option("--warmup-time", p.warmup_time, "Warmup seconds at least (default 0.05)")->group("Timing");
-  app.add_option("--min-reps", p.min_reps, "Samples at least before the noise target may stop (default 5)")->group("Timing");
-  app.add_option("--max-reps", p.max_reps, "Samples at most (default 100000)")->group("Timing");
-  app.add_option("--min-time", p.min_time, "Sampling seconds at least before the noise target may stop (default 0.2)")->group("Timing");
-  app.add_option("--max-time", p.max_time, "Sampling seconds at most per case, backend and op (default 1.5)")->group("Timing");
-  app.add_option("--noise-target", p.noise_target, "Stop once relative noise (1.4826 MAD/median) is below this (default 0.02)")
-      ->group("Timing");
+  const auto timing = [&](CLI::Option* opt) { return in(opt->capture_default_str()->group("Timing"), kRun | kAb); };
+  timing(app.add_option("--warmup", p.warmup_reps, "Warmup calls at least"));
+  timing(app.add_option("--warmup-time", p.warmup_time, "Warmup seconds at least"));
+  timing(app.add_option("--min-reps", p.min_reps, "Samples at least before the noise target may stop"));
+  timing(app.add_option("--max-reps", p.max_reps, "Samples at most"));
+  timing(app.add_option("--min-time", p.min_time, "Sampling seconds at least before the noise target may stop"));
+  timing(app.add_option("--max-time", p.max_time, "Sampling seconds at most per case, backend and op"));
+  timing(app.add_option("--noise-target", p.noise_target, "Stop once relative noise (1.4826 MAD/median) is below this"));
+  in(app.add_option("--repetitions", o.repetitions,
+                    "Repeat the whole run N times; each row's statistics cover every repetition's samples")
+         ->capture_default_str()
+         ->group("Timing"),
+     kRun);
   bool no_fast_path = false;
-  app.add_flag("--no-fast-path", no_fast_path,
-               "Time the neighborhood kernel even where every window covers the whole grid (no FMHA fast path)")
-      ->group("Timing");
+  in(app.add_flag("--no-fast-path", no_fast_path,
+                  "Time the neighborhood kernel even where every window covers the whole grid (no FMHA fast path)")
+         ->group("Timing"),
+     kCases);
   bool no_verify = false;
-  app.add_flag("--no-verify", no_verify, "Do not check results against the reference backend before timing")->group("Timing");
-  app.add_option("--verify-max-gflop", o.verify_max_gflop,
-                 "Skip verification (with a note) when the reference backend would need more GFLOP than this (default 4)")
-      ->group("Timing");
+  in(app.add_flag("--no-verify", no_verify, "Do not check results against the reference backend before timing")
+         ->group("Timing"),
+     kRun | kDry | kAb);
+  in(app.add_option("--verify-max-gflop", o.verify_max_gflop,
+                    "Skip verification (with a note) when the reference backend would need more GFLOP than this")
+         ->capture_default_str()
+         ->group("Timing"),
+     kRun | kDry);
+  in(app.add_option("--simd", o.simd, "cpu backend: run the kernels on this SIMD target (AVX3, AVX2, SSE4, ...; default: the best)")
+         ->group("Timing"),
+     kCases);
 
-  app.add_option("--json", o.json_path, "Write the full report as JSON ('-' = stdout)")->group("Output");
-  app.add_option("--csv", o.csv_path, "Write one CSV row per case, backend and op ('-' = stdout)")->group("Output");
-  CLI::Option* md = app.add_option("--markdown", o.markdown_path, "Markdown table to FILE, or to stdout instead of the table")
-                        ->expected(0, 1)
-                        ->group("Output");
-  app.add_flag("-q,--quiet", o.quiet, "No progress line on stderr")->group("Output");
+  in(path(app.add_option("--json", o.json_path, "Write the full report as JSON ('-' = stdout)")->group("Output")),
+     kRun | kCount | kAb | kCompare);
+  in(path(app.add_option("--csv", o.csv_path, "Write one CSV row per case, backend and op ('-' = stdout)")->group("Output")),
+     kRun);
+  CLI::Option* md = in(app.add_option("--markdown", o.markdown_path, "Markdown table to FILE, or to stdout instead of the table")
+                           ->expected(0, 1)
+                           ->group("Output"),
+                       kRun);
+  in(path(app.add_option("--plot", o.plot_path,
+                         "Draw the run (time per case and backend, p10..p90 bars) or the comparison as SVG")
+              ->group("Output")),
+     kRun | kAb | kCompare);
+  in(app.add_flag("-v,--verbose", o.verbose, "Every statistic in the table (default: a compact table that fits the terminal)")
+         ->group("Output"),
+     kRun | kCount | kAb | kCompare);
+  in(app.add_flag("-q,--quiet", o.quiet, "No progress line on stderr")->group("Output"), kRun | kCount | kAb);
+  bool version = false;
+  CLI::Option* version_opt = app.add_flag("--version", version, "Print the version and build, then exit")->group("Modes");
 
-  app.add_option("--baseline", o.baseline_path,
-                 "Compare with a stored report, or a directory of them (one per machine); exit 1 on a regression. "
-                 "With --count-work: a work baseline")
-      ->group("Guard");
-  app.add_option("--save-baseline", o.save_baseline_path,
-                 "Write this run as a baseline (its JSON report); a directory: DIR/<machine fingerprint>.json")
-      ->group("Guard");
+  CLI::Option* baseline_opt =
+      in(path(app.add_option("--baseline", o.baseline_path,
+                             "Compare with a stored report, or a directory of them (one per machine); exit 1 on a "
+                             "regression. With --count-work: a work baseline")
+                  ->group("Guard")),
+         kRun | kCount);
+  in(path(app.add_option("--save-baseline", o.save_baseline_path,
+                         "Write this run as a baseline (its JSON report); a directory: DIR/<machine fingerprint>.json")
+              ->group("Guard")),
+     kRun | kCount);
   CLI::Option* allow_missing =
-      app.add_flag("--allow-missing", o.guard.allow_missing, "Baseline rows this run lacks are notes, not failures")
-          ->group("Guard");
+      in(app.add_flag("--allow-missing", o.guard.allow_missing, "Baseline rows this run lacks are notes, not failures")
+             ->group("Guard"),
+         kRun | kCount);
   double max_slowdown = o.guard.max_slowdown;
   CLI::Option* max_slowdown_opt =
-      app.add_option("--max-slowdown", max_slowdown, "Time guard: allowed slowdown ratio beyond measured noise (default 1.10)")
-          ->group("Guard");
+      in(app.add_option("--max-slowdown", max_slowdown, "Time guard: allowed slowdown ratio beyond measured noise")
+             ->capture_default_str()
+             ->group("Guard"),
+         kRun);
   std::string guard_stat = "median";
   CLI::Option* guard_stat_opt =
-      app.add_option("--guard-stat", guard_stat, "Time guard: compare the median (default) or min time")->group("Guard");
+      in(app.add_option("--guard-stat", guard_stat, "Time guard: compare the median (default) or min time")->group("Guard"),
+         kRun);
 
   WorkOptions& wo = o.work;
   bool count_work = false;
@@ -154,45 +231,53 @@ Options parse_command_line(int argc, const char* const* argv) {
                                         "Count the instructions and simulated cache misses of one call per case under "
                                         "valgrind's callgrind (one thread, one SIMD target): the deterministic guard")
                                ->group("Modes");
-  std::vector<CLI::Option*> work_only;
-  work_only.push_back(app.add_option("--work-max-increase", wo.guard.max_increase,
-                                     "Work guard: fail above this increase per call (default 0.03 = +3%)")
-                          ->group("Work guard"));
+  in(app.add_option("--work-max-increase", wo.guard.max_increase, "Work guard: fail above this increase per call (0.03 = +3%)")
+         ->capture_default_str()
+         ->group("Work guard"),
+     kCount);
   std::string work_gate = "instructions";
-  work_only.push_back(app.add_option("--work-gate", work_gate,
-                                     "Work guard: metrics that fail it: instructions, d1_misses, ll_misses, "
-                                     "cycles_estimate; comma list (default instructions)")
-                          ->group("Work guard"));
-  work_only.push_back(app.add_option("--valgrind", wo.valgrind, "The valgrind executable (default: valgrind on PATH)")
-                          ->group("Work guard"));
+  in(app.add_option("--work-gate", work_gate,
+                    "Work guard: metrics that fail it: instructions, d1_misses, ll_misses, cycles_estimate; comma list")
+         ->capture_default_str()
+         ->group("Work guard"),
+     kCount);
+  in(path(app.add_option("--valgrind", wo.valgrind, "The valgrind executable")->capture_default_str()->group("Work guard")),
+     kCount);
   bool no_cache_sim = false;
-  work_only.push_back(
-      app.add_flag("--no-cache-sim", no_cache_sim, "Count instructions only (no simulated caches: about 2x faster)")
-          ->group("Work guard"));
-  work_only.push_back(app.add_option("--count-calls", wo.calls, "Calls counted per row after the warm-up call (default 1)")
-                          ->group("Work guard"));
+  in(app.add_flag("--no-cache-sim", no_cache_sim, "Count instructions only (no simulated caches: about 2x faster)")
+         ->group("Work guard"),
+     kCount);
+  in(app.add_option("--count-calls", wo.calls, "Calls counted per row after the warm-up call")
+         ->capture_default_str()
+         ->group("Work guard"),
+     kCount);
 
   AbOptions& ab = o.ab;
-  CLI::Option* ab_opt = app.add_option("--ab", ab.base_exe,
-                                       "Time the base build BASE_EXE (a natten-bench) and this one in alternating runs; "
-                                       "exit 1 on a significant slowdown")
-                            ->group("Modes");
-  std::vector<CLI::Option*> ab_only;
-  ab_only.push_back(app.add_option("--ab-new", ab.new_exe, "The new build's natten-bench (default: this one)")->group("A/B"));
-  ab_only.push_back(app.add_option("--ab-rounds", ab.rounds, "Runs of each build (default 15)")->group("A/B"));
-  ab_only.push_back(app.add_option("--ab-max-slowdown", ab.max_slowdown,
-                                   "Slowdowns below this fraction never fail (default 0.05 = 5%)")
-                        ->group("A/B"));
-  ab_only.push_back(
-      app.add_option("--ab-alpha", ab.alpha, "False-alarm rate over all rows, Holm-corrected (default 0.05)")->group("A/B"));
-  ab_only.push_back(app.add_option("--ab-seed", ab.seed, "Seed of the run order and the bootstrap (default 1)")->group("A/B"));
+  CLI::Option* ab_opt = path(app.add_option("--ab", ab.base_exe,
+                                            "Time the base build BASE_EXE (a natten-bench) and this one in alternating "
+                                            "runs; exit 1 on a significant slowdown")
+                                 ->group("Modes"));
+  CLI::Option* compare_opt = app.add_option("--compare", o.compare_paths,
+                                            "Compare two natten-bench --json reports, A then B (rank test on their raw "
+                                            "samples); exit 1 when B is significantly slower")
+                                 ->expected(2)
+                                 ->group("Modes");
+  in(path(app.add_option("--ab-new", ab.new_exe, "The new build's natten-bench (default: this one)")->group("A/B")), kAb);
+  in(app.add_option("--ab-rounds", ab.rounds, "Runs of each build")->capture_default_str()->group("A/B"), kAb);
+  in(app.add_option("--ab-seed", ab.seed, "Seed of the run order and the bootstrap")->capture_default_str()->group("A/B"), kAb);
   std::string ab_stat = "min";
-  ab_only.push_back(
-      app.add_option("--ab-stat", ab_stat, "Each run's time per row: min (default, least disturbed by load) or median")
-          ->group("A/B"));
-
-  app.add_option("--simd", o.simd, "cpu backend: run the kernels on this SIMD target (AVX3, AVX2, SSE4, ...; default: the best)")
-      ->group("Timing");
+  in(app.add_option("--ab-stat", ab_stat, "Each run's time per row: min (least disturbed by load) or median")
+         ->capture_default_str()
+         ->group("A/B"),
+     kAb);
+  in(app.add_option("--min-slowdown", ab.max_slowdown, "--ab, --compare: slowdowns below this fraction never fail")
+         ->capture_default_str()
+         ->group("A/B"),
+     kAb | kCompare);
+  in(app.add_option("--alpha", ab.alpha, "--ab, --compare: false-alarm rate over all rows (Holm-corrected)")
+         ->capture_default_str()
+         ->group("A/B"),
+     kAb | kCompare);
 
   bool peak = false, dry_run = false, list = false;
   CLI::Option* peak_opt = app.add_flag("--peak", peak, "Measure and print the fp32 FMA peak, then exit")->group("Modes");
@@ -200,7 +285,7 @@ Options parse_command_line(int argc, const char* const* argv) {
       app.add_flag("--dry-run", dry_run, "Describe the problems, their FLOPs and which backends support them; time nothing")
           ->group("Modes");
   CLI::Option* list_opt = app.add_flag("--list-backends", list, "List the backends and whether they are available")->group("Modes");
-  const std::vector<CLI::Option*> modes = {peak_opt, dry_opt, list_opt, count_opt, ab_opt};
+  const std::vector<CLI::Option*> modes = {peak_opt, dry_opt, list_opt, count_opt, ab_opt, compare_opt, version_opt};
   for (std::size_t i = 0; i < modes.size(); ++i)
     for (std::size_t j = i + 1; j < modes.size(); ++j) modes[i]->excludes(modes[j]);
   // Test hooks, hidden from --help: every timed call runs the kernel N times, so a test can prove
@@ -216,8 +301,17 @@ Options parse_command_line(int argc, const char* const* argv) {
   } catch (const CLI::CallForAllHelp&) {
     throw HelpRequested{app.help("", CLI::AppFormatMode::All)};
   } catch (const CLI::ParseError& e) {
-    throw Error(single_line(e.what()));
+    throw Error(app::describe_parse_error(e));
   }
+  if (version) throw HelpRequested{app::version_line("natten-bench") + "\n"};
+
+  for (CLI::Option* opt : paths) {
+    if (opt->count() == 0) continue;
+    for (const std::string& v : opt->results())
+      if (v.empty()) fail("{}: the path is empty", opt->get_name());
+  }
+  for (const std::string& v : o.compare_paths)
+    if (v.empty()) fail("--compare: the path is empty");
 
   for (const auto& [flag, opt] : problem_opts) {
     if (opt->count() == 0) continue;
@@ -245,6 +339,7 @@ Options parse_command_line(int argc, const char* const* argv) {
   o.guard.max_slowdown = max_slowdown;
   o.guard.stat = parse_guard_stat(guard_stat);
   if (o.inject_slowdown < 1) fail("--inject-slowdown: {} must be >= 1", o.inject_slowdown);
+  if (o.repetitions < 1) fail("--repetitions: {} must be >= 1", o.repetitions);
   validate_policy(p);
 
   o.mode = peak ? Mode::peak
@@ -252,21 +347,19 @@ Options parse_command_line(int argc, const char* const* argv) {
            : list ? Mode::list_backends
            : count_work ? Mode::count_work
            : ab_opt->count() > 0 ? Mode::ab
-                                 : Mode::run;
-  const auto given = [](const std::vector<CLI::Option*>& opts) -> CLI::Option* {
-    for (CLI::Option* x : opts)
-      if (x->count() > 0) return x;
-    return nullptr;
-  };
-  if (CLI::Option* x = given(work_only); x != nullptr && o.mode != Mode::count_work)
-    fail("{} applies to --count-work only", x->get_name());
-  if (CLI::Option* x = given(ab_only); x != nullptr && o.mode != Mode::ab) fail("{} applies to --ab only", x->get_name());
-  const bool has_baseline = !o.baseline_path.empty() || !o.save_baseline_path.empty();
-  if (has_baseline && o.mode != Mode::run && o.mode != Mode::count_work)
-    fail("--baseline/--save-baseline need a timed run or --count-work");
-  if (CLI::Option* x = given({max_slowdown_opt, guard_stat_opt}); x != nullptr && (o.mode != Mode::run || o.baseline_path.empty()))
+           : compare_opt->count() > 0 ? Mode::compare
+                                      : Mode::run;
+  const unsigned bit = 1u << static_cast<int>(o.mode);
+  for (const auto& [opt, allowed] : applies) {
+    if (opt->count() > 0 && (allowed & bit) == 0) fail("{} does not apply to {}", opt->get_name(), mode_label(o.mode));
+  }
+  if (problem_opts.front().second->count() > 0 && config_opt->count() > 0)
+    fail("--input-size with --config would run every case at one shape under its own name: drop one (pick cases with "
+         "--case)");
+  if (CLI::Option* x = max_slowdown_opt->count() > 0 ? max_slowdown_opt : guard_stat_opt->count() > 0 ? guard_stat_opt : nullptr;
+      x != nullptr && baseline_opt->count() == 0)
     fail("{} applies to the time guard only (a timed run with --baseline)", x->get_name());
-  if (allow_missing->count() > 0 && o.baseline_path.empty()) fail("--allow-missing needs --baseline");
+  if (allow_missing->count() > 0 && baseline_opt->count() == 0) fail("--allow-missing needs --baseline");
 
   if (o.mode == Mode::count_work) {
     wo.cache_sim = !no_cache_sim;
@@ -287,18 +380,15 @@ Options parse_command_line(int argc, const char* const* argv) {
     if (o.overrides.threads && o.overrides.threads->value != 1)
       fail("--threads {}: --count-work counts one thread (the count of several is not deterministic)",
            o.overrides.threads->value);
-    if (!o.csv_path.empty() || !o.markdown_path.empty() || o.markdown_to_stdout)
-      fail("--count-work writes a table and --json only (not --csv or --markdown)");
+  }
+  if (o.mode == Mode::ab || o.mode == Mode::compare) {
+    if (!(ab.max_slowdown >= 0)) fail("--min-slowdown: {} must be >= 0", ab.max_slowdown);
+    if (!(ab.alpha > 0 && ab.alpha < 1)) fail("--alpha: {} must be in (0, 1)", ab.alpha);
   }
   if (o.mode == Mode::ab) {
     if (ab.rounds < 3) fail("--ab-rounds: {} must be >= 3 (a rank test needs several runs of each build)", ab.rounds);
-    if (!(ab.max_slowdown >= 0)) fail("--ab-max-slowdown: {} must be >= 0", ab.max_slowdown);
-    if (!(ab.alpha > 0 && ab.alpha < 1)) fail("--ab-alpha: {} must be in (0, 1)", ab.alpha);
-    if (ab.base_exe.empty()) fail("--ab: needs the base build's natten-bench");
     if (ab_stat != "min" && ab_stat != "median") fail("--ab-stat: unknown statistic '{}' (expected min or median)", ab_stat);
     ab.stat = ab_stat == "min" ? GuardStat::min : GuardStat::median;
-    if (!o.csv_path.empty() || !o.markdown_path.empty() || o.markdown_to_stdout)
-      fail("--ab writes a table and --json only (not --csv or --markdown)");
   }
   return o;
 }

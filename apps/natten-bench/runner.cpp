@@ -21,7 +21,7 @@
 namespace natten::bench {
 namespace {
 
-int case_threads(const config::ResolvedCase& c) { return resolve_threads(c.threads.value_or(0)); }
+int case_threads(const config::ResolvedCase& c) { return app::resolve_threads(c.threads.value_or(0)); }
 
 struct Step {
   int index = 0, total = 0;
@@ -56,12 +56,18 @@ void time_case(Backend& b, Workload& w, bool backward, const Options& o, CaseRes
     progress.status(fmt::format("{} timing: {} samples, median {}, noise {:.1f}%", label, now.samples.size(),
                                 format_seconds(s.median), 100.0 * s.rel_noise));
   }, device);
-  r.time = summarize(m.samples);
-  r.samples = m.samples;
-  if (!m.device_samples.empty()) r.device_time = summarize(m.device_samples);
+  // Samples pool over --repetitions (each call of time_case is one repetition).
+  const bool device_everywhere = m.device_samples.size() == m.samples.size() && r.device_samples.size() == r.samples.size();
+  r.samples.insert(r.samples.end(), m.samples.begin(), m.samples.end());
+  if (device_everywhere) r.device_samples.insert(r.device_samples.end(), m.device_samples.begin(), m.device_samples.end());
+  else r.device_samples.clear();
+  r.time = summarize(r.samples);
+  r.device_time.reset();
+  if (!r.device_samples.empty() && r.device_samples.size() == r.samples.size()) r.device_time = summarize(r.device_samples);
+  r.repetition_medians.push_back(summarize(m.samples).median);
   r.batch = m.batch;
-  r.warmup_calls = m.warmup_calls;
-  r.sampling_seconds = m.sampling_seconds;
+  r.warmup_calls += m.warmup_calls;
+  r.sampling_seconds += m.sampling_seconds;
   r.stop_reason = m.stop_reason;
 }
 
@@ -173,10 +179,10 @@ std::vector<bool> directions_of(const config::ResolvedCase& c) {
 RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Options& o, const BackendFactory& factory) {
   Progress progress(o.quiet);
   RunReport rep;
-  rep.created = utc_now();
+  rep.created = app::utc_now();
   rep.command_line = o.command_line;
-  rep.machine = machine_info();
-  rep.build = build_info();
+  rep.machine = app::machine_info();
+  rep.build = app::build_info();
   rep.fingerprint = machine_fingerprint();
   rep.policy = o.policy;
 
@@ -189,7 +195,7 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
     } catch (const Error& e) {
       throw Error(fmt::format("case '{}' ({}): {}", c.name, c.origin, e.what()));
     }
-    step.total += static_cast<int>(backends.back().size() * directions_of(c).size());
+    step.total += static_cast<int>(backends.back().size() * directions_of(c).size()) * o.repetitions;
   }
 
   std::map<int, PeakResult> peaks;  // by thread count
@@ -203,20 +209,41 @@ RunReport run_cases(const std::vector<config::ResolvedCase>& cases, const Option
     rep.peaks.push_back(pk);
   }
 
-  for (std::size_t ci = 0; ci < cases.size(); ++ci) {
-    const std::unique_ptr<Workload> w = make_workload(cases[ci], o.fast_path);
-    for (bool backward : directions_of(cases[ci])) {
-      const std::size_t first = rep.results.size();
-      for (const std::string& name : backends[ci]) {
-        ++step.index;
-        const std::string label = fmt::format("{} {} {} {}", step.label(), cases[ci].name, name, w->row_op(backward));
-        const std::unique_ptr<Backend> b = factory(name);
-        b->set_threads(case_threads(cases[ci]));
-        rep.results.push_back(run_one(cases[ci], *w, *b, backward, o, peaks, progress, label));
+  // --repetitions: the whole run again (fresh workloads, same inputs); the first repetition
+  // verifies, later ones only time, and every row's statistics pool all its samples.
+  std::vector<std::pair<std::size_t, std::size_t>> groups;  // [first, last) rows of one case and direction
+  for (int repetition = 0; repetition < o.repetitions; ++repetition) {
+    std::size_t row = 0;
+    for (std::size_t ci = 0; ci < cases.size(); ++ci) {
+      const std::unique_ptr<Workload> w = make_workload(cases[ci], o.fast_path);
+      for (bool backward : directions_of(cases[ci])) {
+        const std::size_t first = row;
+        for (const std::string& name : backends[ci]) {
+          ++step.index;
+          std::string label = fmt::format("{} {} {} {}", step.label(), cases[ci].name, name, w->row_op(backward));
+          if (o.repetitions > 1) label += fmt::format(" (repetition {}/{})", repetition + 1, o.repetitions);
+          const std::unique_ptr<Backend> b = factory(name);
+          b->set_threads(case_threads(cases[ci]));
+          if (repetition == 0) {
+            rep.results.push_back(run_one(cases[ci], *w, *b, backward, o, peaks, progress, label));
+          } else if (CaseResult& r = rep.results[row]; r.status == Status::timed) {
+            time_case(*b, *w, backward, o, r, progress, label);
+            progress.done(fmt::format("{}: median {}", label, format_seconds(r.repetition_medians.back())));
+          }
+          ++row;
+        }
+        if (repetition == 0) groups.emplace_back(first, row);
       }
-      attach_reference_times(rep.results.begin() + static_cast<std::ptrdiff_t>(first), rep.results.end());
     }
   }
+  for (CaseResult& r : rep.results) {
+    if (r.status != Status::timed || o.repetitions == 1) continue;
+    r.warnings.clear();
+    derive(r, peaks, o);
+  }
+  for (const auto& [first, last] : groups)
+    attach_reference_times(rep.results.begin() + static_cast<std::ptrdiff_t>(first),
+                           rep.results.begin() + static_cast<std::ptrdiff_t>(last));
   return rep;
 }
 

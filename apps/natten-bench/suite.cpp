@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <fnmatch.h>
 
+#include "natten/app/case_globs.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
 
@@ -50,10 +50,13 @@ std::vector<config::ResolvedCase> assemble_cases(const Options& o) {
   } else {
     defs = standard_suite(o.rank);
   }
+  std::vector<std::string> names;
+  for (const config::CaseDef& d : defs) names.push_back(d.name);
+  app::select_cases(names, o.case_globs);  // a glob that matches nothing is an error, even beside others
   std::vector<config::ResolvedCase> out;
   for (config::CaseDef& d : defs) {
     config::merge_settings(d.settings, o.overrides);
-    if (!o.case_glob.empty() && fnmatch(o.case_glob.c_str(), d.name.c_str(), 0) != 0) continue;
+    if (!app::matches_any(d.name, o.case_globs)) continue;
     config::ResolvedCase rc = config::resolve_case(d);
     if (from_config && o.rank && rc.spec.params.rank != *o.rank) continue;
     out.push_back(rc);

@@ -10,7 +10,7 @@
 
 #include "natten/backend/cpu/simd_targets.hpp"
 #include "natten/bench/callgrind.hpp"
-#include "natten/bench/machine.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/bench/subprocess.hpp"
 #include "natten/bench/work_guard.hpp"
 #include "natten/core/error.hpp"
@@ -131,7 +131,7 @@ int count_parent(const Options& o, int argc, char** argv) {
   if (!callgrind_requests_built())
     fail("--count-work: natten-bench was built without valgrind's client requests (valgrind/callgrind.h): install "
          "valgrind and rebuild");
-  if (build_info().sanitizers)
+  if (app::build_info().sanitizers)
     fail("--count-work: this natten-bench is built with sanitizers, which cannot run under valgrind (count with a "
          "Release build)");
   assemble_cases(o);  // bad cases fail here, not under valgrind
@@ -162,9 +162,9 @@ int count_parent(const Options& o, int argc, char** argv) {
   }
 
   WorkReport rep = parse_work_report(read_json_file(dir.path() + "/rows.json", "the counting run's"), "counting run");
-  rep.created = utc_now();
+  rep.created = app::utc_now();
   rep.command_line = o.command_line;
-  rep.cpu_model = machine_info().cpu_model;
+  rep.cpu_model = app::machine_info().cpu_model;
   rep.toolchain.tool_version = version;
   rep.toolchain.cache = o.work.cache_sim ? describe(caches) : "none";
 

@@ -31,7 +31,6 @@ class FusedWorkload final : public Workload {
  public:
   FusedWorkload(const config::ResolvedCase& c, bool fast_path)
       : problem_(make_problem(c.spec)),
-        inputs_(make_inputs(problem_, c.seed)),
         seed_(c.seed),
         with_backward_(c.backward),
         fast_path_(fast_path) {}
@@ -50,9 +49,9 @@ class FusedWorkload final : public Workload {
   }
 
   Verification verify(Backend& b, bool backward) override {
-    if (!reference_) reference_ = reference_results(problem_, inputs_, with_backward_, seed_);
-    return backward ? verify_backward(b, problem_, inputs_, *reference_, fast_path_)
-                    : verify_forward(b, problem_, inputs_, *reference_, fast_path_);
+    if (!reference_) reference_ = reference_results(problem_, inputs(), with_backward_, seed_);
+    return backward ? verify_backward(b, problem_, inputs(), *reference_, fast_path_)
+                    : verify_forward(b, problem_, inputs(), *reference_, fast_path_);
   }
 
   std::function<void()> prepare(Backend& b, bool backward) override {
@@ -66,7 +65,7 @@ class FusedWorkload final : public Workload {
     s->out = Tensor::empty(problem_.output_shape(), problem_.dtype);
     s->lse = Tensor::empty(problem_.lse_shape(), DType::f32);
     const Problem& p = problem_;
-    const NAInputs& in = inputs_;
+    const NAInputs& in = inputs();
     if (!backward) return [s, &b, &p, &in] { run_forward(b, s->plan, p, in, s->out, s->lse); };
     // The backward consumes the forward's output and logsumexp: computed once here, untimed.
     run_forward(b, plan(b, false), p, in, s->out, s->lse);
@@ -80,9 +79,13 @@ class FusedWorkload final : public Workload {
   FusedPlan plan(const Backend& b, bool backward) const {
     return plan_fused(b, backward ? Op::backward : Op::forward, problem_, fast_path_);
   }
+  const NAInputs& inputs() {
+    if (!inputs_) inputs_ = make_inputs(problem_, seed_);
+    return *inputs_;
+  }
 
   Problem problem_;
-  NAInputs inputs_;
+  std::optional<NAInputs> inputs_;  // made on first use: --dry-run allocates nothing
   std::uint64_t seed_;
   bool with_backward_, fast_path_;
   std::optional<ReferenceResults> reference_;
@@ -93,12 +96,13 @@ class FusedWorkload final : public Workload {
 
 class SplitWorkload final : public Workload {
  public:
-  explicit SplitWorkload(const config::ResolvedCase& cfg) : rpb_(cfg.rpb) {
+  // The problem, FLOPs and bytes come from the case alone; the tensors are made (and checked
+  // against that problem) on first use, so --dry-run allocates nothing.
+  explicit SplitWorkload(const config::ResolvedCase& cfg) : cfg_(cfg), rpb_(cfg.rpb) {
     c_.name = cfg.name;
     c_.op = cfg.op;
     c_.layout = "heads_last";
     c_.dtype = cfg.spec.dtype;
-    const std::uint64_t seed = cfg.seed;
     if (cfg.op == "merge") {
       problem_.params.rank = cfg.spec.params.rank;
       problem_.params.kernel = {0, 0, 0};
@@ -107,34 +111,19 @@ class SplitWorkload final : public Workload {
       problem_.spatial = cfg.spec.spatial;
       problem_.heads_q = problem_.heads_kv = cfg.spec.heads_q;
       problem_.dim = problem_.dim_v = cfg.spec.dim;
-      const Shape out_shape = problem_.output_shape(), lse_shape = problem_.lse_shape();
-      for (int i = 0; i < cfg.parts; ++i) {
-        c_.merge_outputs.push_back(random_tensor(out_shape, c_.dtype, seed, 2 * static_cast<std::uint64_t>(i)));
-        // Logsumexps in [-4, 4]: the parts' weights differ by up to e^8, as in natten-check's cases.
-        Tensor lse = random_tensor(lse_shape, DType::f32, seed, 2 * static_cast<std::uint64_t>(i) + 1);
-        for (std::int64_t k = 0; k < lse.numel(); ++k) lse.set(k, 4.0f * lse.get(k));
-        c_.merge_lses.push_back(lse);
-      }
-      merge_ = validate_merge(c_.merge_outputs, c_.merge_lses);
-      if (cfg.backward) c_.grad_result = random_tensor(out_shape, c_.dtype, seed, 1000);
+      merge_.parts = cfg.parts;
+      merge_.output_shape = problem_.output_shape();
+      merge_.lse_shape = problem_.lse_shape();
+      merge_.dtype = cfg.spec.dtype;
+      merge_.rows = numel(merge_.lse_shape);
+      merge_.dim = problem_.dim;
       return;
     }
-    const Problem spec = make_problem(cfg.spec);
-    c_.params = spec.params;  // no scale: the split ops do not scale
-    if (cfg.op == "na_qk") {
-      c_.qk.query = random_tensor(spec.query_shape(), c_.dtype, seed, 0);
-      c_.qk.key = random_tensor(spec.kv_shape(spec.dim), c_.dtype, seed, 1);
-      if (cfg.rpb) c_.qk.rpb = random_tensor(rpb_shape(spec), c_.dtype, seed, 2);
-      if (spec.extra_kv > 0) c_.qk.additional_key = random_tensor(spec.extra_kv_shape(spec.dim), c_.dtype, seed, 3);
-      problem_ = validate_qk(c_.params, c_.qk);
-      if (cfg.backward) c_.grad_result = random_tensor(attention_shape(problem_), c_.dtype, seed, 4);
-    } else {
-      c_.av.attention = random_tensor(attention_shape(spec), c_.dtype, seed, 0);
-      c_.av.value = random_tensor(spec.kv_shape(spec.dim_v), c_.dtype, seed, 1);
-      if (spec.extra_kv > 0) c_.av.additional_value = random_tensor(spec.extra_kv_shape(spec.dim_v), c_.dtype, seed, 2);
-      problem_ = validate_av(c_.params, c_.av);
-      if (cfg.backward) c_.grad_result = random_tensor(problem_.output_shape(), c_.dtype, seed, 3);
-    }
+    problem_ = make_problem(cfg.spec);
+    c_.params = problem_.params;  // no scale: the split ops do not scale
+    problem_.scale = 1.0;
+    if (cfg.op == "na_qk") problem_.dim_v = problem_.dim;  // the key stands in for the value
+    else problem_.dim = problem_.dim_v;
   }
 
   const Problem& problem() const override { return problem_; }
@@ -176,6 +165,7 @@ class SplitWorkload final : public Workload {
   }
 
   Verification verify(Backend& b, bool backward) override {
+    ensure_inputs();
     auto ref = make_backend("reference");
     return guarded_verification([&] {
       if (c_.expected.empty()) c_.expected = run_split_forward(*ref, c_);  // merge's backward reads them
@@ -189,6 +179,7 @@ class SplitWorkload final : public Workload {
   }
 
   std::function<void()> prepare(Backend& b, bool backward) override {
+    ensure_inputs();
     const Problem& p = problem_;
     const SplitCase& c = c_;
     if (c_.op == "na_qk") {
@@ -233,6 +224,48 @@ class SplitWorkload final : public Workload {
  private:
   bool is_merge() const { return c_.op == "merge"; }
 
+  // The case's tensors, made once; the problem they validate to must be the one derived above.
+  void ensure_inputs() {
+    if (made_) return;
+    made_ = true;
+    const std::uint64_t seed = cfg_.seed;
+    if (is_merge()) {
+      for (int i = 0; i < merge_.parts; ++i) {
+        c_.merge_outputs.push_back(random_tensor(merge_.output_shape, c_.dtype, seed, 2 * static_cast<std::uint64_t>(i)));
+        // Logsumexps in [-4, 4]: the parts' weights differ by up to e^8, as in natten-check's cases.
+        Tensor lse = random_tensor(merge_.lse_shape, DType::f32, seed, 2 * static_cast<std::uint64_t>(i) + 1);
+        for (std::int64_t k = 0; k < lse.numel(); ++k) lse.set(k, 4.0f * lse.get(k));
+        c_.merge_lses.push_back(lse);
+      }
+      const MergeProblem m = validate_merge(c_.merge_outputs, c_.merge_lses);
+      if (m.parts != merge_.parts || m.output_shape != merge_.output_shape || m.lse_shape != merge_.lse_shape ||
+          m.rows != merge_.rows || m.dim != merge_.dim)
+        fail("internal: merge case '{}' validates to another problem", cfg_.name);
+      if (cfg_.backward) c_.grad_result = random_tensor(merge_.output_shape, c_.dtype, seed, 1000);
+      return;
+    }
+    const Problem spec = make_problem(cfg_.spec);
+    Problem validated;
+    if (c_.op == "na_qk") {
+      c_.qk.query = random_tensor(spec.query_shape(), c_.dtype, seed, 0);
+      c_.qk.key = random_tensor(spec.kv_shape(spec.dim), c_.dtype, seed, 1);
+      if (cfg_.rpb) c_.qk.rpb = random_tensor(rpb_shape(spec), c_.dtype, seed, 2);
+      if (spec.extra_kv > 0) c_.qk.additional_key = random_tensor(spec.extra_kv_shape(spec.dim), c_.dtype, seed, 3);
+      validated = validate_qk(c_.params, c_.qk);
+      if (cfg_.backward) c_.grad_result = random_tensor(attention_shape(validated), c_.dtype, seed, 4);
+    } else {
+      c_.av.attention = random_tensor(attention_shape(spec), c_.dtype, seed, 0);
+      c_.av.value = random_tensor(spec.kv_shape(spec.dim_v), c_.dtype, seed, 1);
+      if (spec.extra_kv > 0) c_.av.additional_value = random_tensor(spec.extra_kv_shape(spec.dim_v), c_.dtype, seed, 2);
+      validated = validate_av(c_.params, c_.av);
+      if (cfg_.backward) c_.grad_result = random_tensor(validated.output_shape(), c_.dtype, seed, 3);
+    }
+    if (validated.str() != problem_.str())
+      fail("internal: case '{}' validates to {}, not {}", cfg_.name, validated.str(), problem_.str());
+  }
+
+  config::ResolvedCase cfg_;
+  bool made_ = false;
   SplitCase c_;
   bool rpb_;
   Problem problem_;
@@ -245,10 +278,7 @@ class SplitWorkload final : public Workload {
 class VarlenWorkload final : public Workload {
  public:
   explicit VarlenWorkload(const config::ResolvedCase& c)
-      : padded_(make_problem(c.spec)),
-        inputs_(make_inputs(padded_, c.seed)),
-        varlen_(validate_varlen_forward(padded_.params, inputs_, c.varlen_sizes)),
-        seed_(c.seed) {}
+      : padded_(make_problem(c.spec)), varlen_{padded_, c.varlen_sizes}, seed_(c.seed) {}
 
   const Problem& problem() const override { return padded_; }
   std::string problem_str() const override {
@@ -269,25 +299,26 @@ class VarlenWorkload final : public Workload {
   }
 
   Verification verify(Backend& b, bool backward) override {
+    const NAInputs& in = inputs();
     return guarded_verification([&] {
       const NAParams& params = padded_.params;
       const auto& extents = varlen_.extents;
       if (!reference_) {
         auto ref = make_backend("reference");
-        reference_ = na_forward_varlen(*ref, params, inputs_, extents);
+        reference_ = na_forward_varlen(*ref, params, in, extents);
         d_out_ = make_output_grad(padded_, seed_);
-        if (backward) reference_grads_ = na_backward_varlen(*ref, params, inputs_, extents, reference_->output, reference_->lse, d_out_);
+        if (backward) reference_grads_ = na_backward_varlen(*ref, params, in, extents, reference_->output, reference_->lse, d_out_);
       }
       if (backward && !reference_grads_.query.defined()) {
         auto ref = make_backend("reference");
-        reference_grads_ = na_backward_varlen(*ref, params, inputs_, extents, reference_->output, reference_->lse, d_out_);
+        reference_grads_ = na_backward_varlen(*ref, params, in, extents, reference_->output, reference_->lse, d_out_);
       }
       if (!backward) {
-        const ForwardResult r = na_forward_varlen(b, params, inputs_, extents);
+        const ForwardResult r = na_forward_varlen(b, params, in, extents);
         return compare_results(padded_.dtype,
                                {{"output", r.output, reference_->output}, {"logsumexp", r.lse, reference_->lse}});
       }
-      const Gradients g = na_backward_varlen(b, params, inputs_, extents, reference_->output, reference_->lse, d_out_);
+      const Gradients g = na_backward_varlen(b, params, in, extents, reference_->output, reference_->lse, d_out_);
       const Gradients& e = reference_grads_;
       return compare_results(padded_.dtype, {{"grad_query", g.query, e.query},
                                              {"grad_key", g.key, e.key},
@@ -306,7 +337,7 @@ class VarlenWorkload final : public Workload {
     s->out = Tensor::zeros(padded_.output_shape(), padded_.dtype);
     s->lse = Tensor::zeros(padded_.lse_shape(), DType::f32);
     const VarlenProblem& v = varlen_;
-    const NAInputs& in = inputs_;
+    const NAInputs& in = inputs();
     if (!backward) return [&b, &v, &in, s] { b.varlen_forward(v, in, s->out, s->lse); };
     b.varlen_forward(v, in, s->out, s->lse);  // untimed: the backward consumes it
     b.synchronize();
@@ -316,8 +347,17 @@ class VarlenWorkload final : public Workload {
   }
 
  private:
+  // Made on first use (--dry-run allocates nothing), and checked: they must validate to varlen_.
+  const NAInputs& inputs() {
+    if (inputs_) return *inputs_;
+    inputs_ = make_inputs(padded_, seed_);
+    const VarlenProblem v = validate_varlen_forward(padded_.params, *inputs_, varlen_.extents);
+    if (v.padded.str() != varlen_.padded.str()) fail("internal: varlen inputs validate to {}", v.padded.str());
+    return *inputs_;
+  }
+
   Problem padded_;
-  NAInputs inputs_;
+  std::optional<NAInputs> inputs_;
   VarlenProblem varlen_;
   std::uint64_t seed_;
   std::optional<ForwardResult> reference_;

@@ -1,5 +1,6 @@
 #include "app.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -8,6 +9,8 @@
 
 #include "case_list.hpp"
 #include "check_runner.hpp"
+#include "compare_reports.hpp"
+#include "natten/app/diagnostics.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/files.hpp"
@@ -27,6 +30,7 @@ int print_backends() {
 
 int run_mode(const Options& o) {
   if (o.list_backends) return print_backends();
+  if (!o.compare.empty()) return compare_reports({o.compare[0], o.compare[1], o.json, o.command_line}, stdout);
   if (!o.write.empty()) {
     WriteOptions w;
     w.output = o.write;
@@ -49,13 +53,15 @@ int run_mode(const Options& o) {
   r.max_elements = o.max_elements;
   r.read_guard_seconds = o.read_timeout;
   r.progress = !o.quiet;
+  const auto t0 = std::chrono::steady_clock::now();
   const RunReport report = o.candidate.empty() ? run_backend_checks(o.file, r) : run_candidate_check(o.file, o.candidate, r);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   // With --json - the report owns stdout and the table goes to stderr.
   std::FILE* table = json && json->is_stdout() ? stderr : stdout;
-  print_table(report, o.strict, table);
+  print_table(report, {o.strict, o.verbose, app::terminal_columns(table)}, table);
   std::fflush(table);
-  if (!report.file_error.empty()) fmt::print(stderr, "natten-check: error: {}\n", report.file_error);
-  if (json) json->write(report_json(report, o.strict));
+  if (!report.file_error.empty()) app::print_error("natten-check", report.file_error);
+  if (json) json->write(report_json(report, o.strict, o.command_line, seconds));
   return exit_code(report, o.strict);
 }
 
@@ -65,11 +71,9 @@ int run_app(const Options& options) {
   try {
     return run_mode(options);
   } catch (const Error& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "natten-check: error: {}\n", e.what());
+    app::print_error("natten-check", e.what());
   } catch (const std::exception& e) {
-    std::fflush(stdout);
-    fmt::print(stderr, "natten-check: internal error: {}\n", e.what());
+    app::print_error("natten-check", std::string("internal error: ") + e.what());
   }
   return 2;
 }

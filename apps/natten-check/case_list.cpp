@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "case_selection.hpp"
+#include "natten/app/case_globs.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/io/read_guard.hpp"
@@ -29,9 +30,9 @@ CaseListing list_cases(const std::string& file, const std::vector<std::string>& 
     if (all.empty()) fail("{}: no cases (no top-level group has an 'op' attribute)", file);
     std::vector<std::string> names;
     for (const DiscoveredCase& c : all) names.push_back(c.name);
-    (void)select_cases(names, globs);  // throws when the globs match nothing
+    (void)app::select_cases(names, globs);  // throws when the globs match nothing
     for (const DiscoveredCase& dc : all) {
-      if (!matches_any(dc.name, globs)) continue;
+      if (!app::matches_any(dc.name, globs)) continue;
       ListedCase lc{dc.name, "", "", dc.error};
       if (lc.error.empty()) {
         const std::string case_crash =

@@ -18,11 +18,4 @@ struct DiscoveredCase {
 // group does not hide the others: it comes back with its error.
 std::vector<DiscoveredCase> discover_cases(const h5::Group& root);
 
-// True when `name` matches any of the shell globs (fnmatch); no globs match everything.
-bool matches_any(const std::string& name, const std::vector<std::string>& globs);
-
-// Keeps the names matching the globs; throws Error when globs were given and none matched, so a
-// typo in --case cannot turn into an empty run that "passes".
-std::vector<std::string> select_cases(const std::vector<std::string>& names, const std::vector<std::string>& globs);
-
 }  // namespace natten::check

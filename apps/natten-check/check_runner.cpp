@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "case_selection.hpp"
+#include "natten/app/case_globs.hpp"
 #include "compare_case.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
@@ -49,9 +50,9 @@ std::optional<OpenedFile> open_and_select(const std::string& path, const RunOpti
     const std::vector<DiscoveredCase> all = discover_cases(f.file.root());
     for (const DiscoveredCase& c : all) names.push_back(c.name);
     if (all.empty()) fail("{}: no cases (no top-level group has an 'op' attribute)", path);
-    const std::vector<std::string> chosen = select_cases(names, globs);
+    const std::vector<std::string> chosen = app::select_cases(names, globs);
     for (const DiscoveredCase& c : all) {
-      if (matches_any(c.name, globs)) f.cases.push_back(c);
+      if (app::matches_any(c.name, globs)) f.cases.push_back(c);
     }
     report.case_count = chosen.size();
     return f;
@@ -169,19 +170,27 @@ RunReport run_candidate_check(const std::string& file, const std::string& candid
     r.backend = "candidate";
     describe(r, *c);
     const auto t0 = std::chrono::steady_clock::now();
-    const std::string cand_crash =
-        dry_run_read([&] { (void)load_candidate_tensors(cand_root, dc.name, c->expected(), opt.max_elements); },
-                     opt.read_guard_seconds);
+    const std::vector<std::string> reference_datasets = root.subgroup(dc.name).datasets();
+    const std::string cand_crash = dry_run_read(
+        [&] { (void)load_candidate_tensors(cand_root, dc.name, c->expected(), reference_datasets, opt.max_elements); },
+        opt.read_guard_seconds);
     try {
       if (!cand_crash.empty()) fail("case '{}': candidate: {}", dc.name, cand_crash);
-      const CandidateTensors cand_tensors = load_candidate_tensors(cand_root, dc.name, c->expected(), opt.max_elements);
+      const CandidateTensors cand_tensors =
+          load_candidate_tensors(cand_root, dc.name, c->expected(), reference_datasets, opt.max_elements);
       if (!cand_tensors.skipped.empty()) {
         r.status = Status::skip;
         r.message = "the candidate's implementation declined the case: " + cand_tensors.skipped;
+      } else if (!cand_tensors.missing.empty()) {
+        // Not compared, not an input error: the file is well formed, the case is just not in it.
+        r.status = Status::skip;
+        r.message = "not compared: " + cand_tensors.missing;
       } else {
         compare_case(c->expected(), c->dtype(), cand_tensors.tensors, opt.tol, "not in the candidate", r,
                      cand_tensors.mismatched);
       }
+      for (const std::string& u : cand_tensors.unknown)
+        r.notes.push_back(fmt::format("candidate dataset '{}' is not one of this case's: ignored (a misspelled name?)", u));
     } catch (const Error& e) {
       r.status = Status::error;
       r.message = e.what();

@@ -23,7 +23,10 @@ struct Options {
   unsigned read_timeout = 120;  // seconds per guarded read; 0 disables the guard
   bool strict = false;
   bool quiet = false;
+  bool verbose = false;
   bool compress = false;
+  std::vector<std::string> compare;  // --compare A.json B.json
+  std::string command_line;          // recorded in the JSON report
 };
 
 struct ParsedCommandLine {

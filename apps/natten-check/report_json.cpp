@@ -1,3 +1,6 @@
+#include <cmath>
+
+#include "natten/app/machine.hpp"
 #include "natten/io/json.hpp"
 #include "report.hpp"
 
@@ -6,7 +9,7 @@ namespace {
 
 // Error statistics may be NaN or infinite (a NaN output, an infinite worst element): the report
 // keeps them visible as the strings "nan", "inf", "-inf" rather than JSON's null.
-Json number(double x) { return Json::number_or_name(x); }
+Json number(double x) { return Json(x); }
 
 Json tensor_json(const TensorResult& t) {
   Json j = Json::object();
@@ -21,6 +24,7 @@ Json tensor_json(const TensorResult& t) {
   j.set("max_abs_error", number(t.cmp.max_abs_error));
   j.set("max_rel_error", number(t.cmp.max_rel_error));
   j.set("mean_abs_error", number(t.cmp.mean_abs_error));
+  j.set("tolerance_ratio", number(t.shape_mismatch.empty() ? t.cmp.tolerance_ratio : INFINITY));
   if (t.cmp.worst_index < 0) {
     j.set("worst", Json());
   } else {
@@ -28,7 +32,7 @@ Json tensor_json(const TensorResult& t) {
     Json index = Json::array();
     for (auto i : unravel_index(t.cmp.worst_index, t.shape)) index.push(static_cast<std::int64_t>(i));
     worst.set("index", index);
-    worst.set("ours", number(t.cmp.worst_ours));
+    worst.set("candidate", number(t.cmp.worst_ours));
     worst.set("reference", number(t.cmp.worst_reference));
     j.set("worst", worst);
   }
@@ -50,11 +54,11 @@ Json string_or_null(const std::string& s) { return s.empty() ? Json() : Json(s);
 
 }  // namespace
 
-std::string report_json(const RunReport& report, bool strict) {
+std::string report_json(const RunReport& report, bool strict, const std::string& command_line, double seconds) {
   const Summary s = summarize(report);
-  Json j = Json::object();
-  j.set("schema", "natten-check-report");
-  j.set("version", 1);
+  Json j = app::report_header("natten-check/2", "natten-check", command_line, app::machine_info(), app::utc_now());
+  j.set("elapsed_s", seconds);
+  j.set("strict", strict);
   j.set("mode", report.mode);
   j.set("file", report.file);
   j.set("candidate", string_or_null(report.candidate));
@@ -84,7 +88,7 @@ std::string report_json(const RunReport& report, bool strict) {
     Json notes = Json::array();
     for (const std::string& n : r.notes) notes.push(n);
     c.set("notes", notes);
-    c.set("seconds", number(r.seconds));
+    c.set("elapsed_s", number(r.seconds));
     Json tensors = Json::array();
     for (const TensorResult& t : r.tensors) tensors.push(tensor_json(t));
     c.set("tensors", tensors);

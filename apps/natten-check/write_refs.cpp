@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "case_selection.hpp"
+#include "natten/app/case_globs.hpp"
 #include "natten/backend.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/files.hpp"
@@ -24,12 +25,12 @@ std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
   const std::vector<config::ResolvedCase> all = config::read_resolved_cases(opt.config, config::CaseKeys::parity);
   std::vector<std::string> names;
   for (const config::ResolvedCase& c : all) names.push_back(c.name);
-  (void)select_cases(names, opt.case_globs);  // throws when the globs match nothing
+  (void)app::select_cases(names, opt.case_globs);  // throws when the globs match nothing
   std::unique_ptr<Backend> backend = make_backend(opt.backend);
 
   std::vector<const config::ResolvedCase*> chosen;
   for (const config::ResolvedCase& c : all) {
-    if (matches_any(c.name, opt.case_globs)) chosen.push_back(&c);
+    if (app::matches_any(c.name, opt.case_globs)) chosen.push_back(&c);
   }
   {
     const h5::File file = h5::File::create(target.temp_path());

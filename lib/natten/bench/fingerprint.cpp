@@ -1,17 +1,13 @@
 #include "natten/bench/fingerprint.hpp"
 
 #include <cstdint>
-#include <fstream>
 #include <optional>
 
 #include <fmt/format.h>
 
-#if defined(__APPLE__)
-#include <sys/sysctl.h>
-#endif
 
 #include "natten/backend/cpu/simd_targets.hpp"
-#include "natten/bench/machine.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/core/error.hpp"
 
 namespace natten::bench {
@@ -20,39 +16,6 @@ namespace {
 std::optional<Fingerprint>& fake() {
   static std::optional<Fingerprint> f;
   return f;
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
-// The CPU identity fields, from the first processor entry of /proc/cpuinfo (x86 and arm64 name
-// them differently) or, on macOS, from sysctl.
-void read_cpu_identity(Fingerprint& f) {
-#if defined(__APPLE__)
-  char buf[256];
-  std::size_t len = sizeof buf;
-  if (sysctlbyname("machdep.cpu.brand_string", buf, &len, nullptr, 0) == 0) {
-    f.cpu_vendor = "Apple";
-    f.cpu_family = "arm64";
-    f.cpu_model = buf;
-  }
-#endif
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) {
-      if (f.cpu_model != "unknown") return;  // the end of the first processor's entry
-      continue;
-    }
-    const std::string key = trim(line.substr(0, colon)), value = trim(line.substr(colon + 1));
-    if (key == "vendor_id" || key == "CPU implementer") f.cpu_vendor = value;
-    else if (key == "cpu family" || key == "CPU architecture") f.cpu_family = value;
-    else if (key == "model" || key == "CPU part") f.cpu_model = value;
-  }
 }
 
 std::uint32_t fnv1a(const std::string& s) {
@@ -90,10 +53,16 @@ void fake_cpu_identity(const std::string& vendor_family_model) {
 
 Fingerprint machine_fingerprint() {
   Fingerprint f;
-  if (fake()) f = *fake();
-  else read_cpu_identity(f);
+  if (fake()) {
+    f = *fake();
+  } else {
+    const app::MachineInfo m = app::machine_info();
+    f.cpu_vendor = m.cpu_vendor;
+    f.cpu_family = m.cpu_family;
+    f.cpu_model = m.cpu_vendor == "Apple" ? m.cpu_model : m.cpu_model_number;
+  }
   f.simd_target = cpu::simd_target();
-  const BuildInfo& b = build_info();
+  const app::BuildInfo& b = app::build_info();
   f.compiler = b.compiler;
   f.flags = b.flags;
   f.build_type = b.build_type;

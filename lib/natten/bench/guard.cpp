@@ -52,7 +52,7 @@ Baseline parse_baseline(const Json& json, const std::string& path) {
     b.path = path;
     if (json.type() != Json::Type::object) fail("expected a JSON object (a natten-bench --json report)");
     const std::string& schema = json.at("schema", "report").as_string("schema");
-    if (schema != kSchema) fail("schema '{}' is not '{}'", schema, kSchema);
+    if (schema != kSchema && schema != "natten-bench/1") fail("schema '{}' is not '{}'", schema, kSchema);
     const Json& machine = json.at("machine", "report");
     b.cpu_model = machine.at("cpu_model", "machine").as_string("machine.cpu_model");
     if (const Json* f = machine.find("fingerprint")) b.fingerprint = parse_fingerprint(*f, "machine.fingerprint");

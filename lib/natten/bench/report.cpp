@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "natten/app/help_format.hpp"
+
 namespace natten::bench {
 
 std::string_view status_name(Status s) {
@@ -50,7 +52,7 @@ Json problem_json(const CaseResult& r) {
   j.set("stride", axes_json(p, p.params.stride));
   j.set("dilation", axes_json(p, p.params.dilation));
   j.set("causal", axes_json(p, p.params.causal));
-  j.set("dtype", short_dtype(p.dtype));
+  j.set("dtype", std::string(dtype_name(p.dtype)));  // "float32": one spelling in both apps' JSON
   j.set("add_kv", p.extra_kv);
   j.set("scale", p.scale);
   j.set("seed", std::to_string(r.seed));  // a string: JSON numbers lose 64-bit integers
@@ -96,6 +98,7 @@ Json result_json(const CaseResult& r) {
   j.set("time_s", time_json(r.time));
   j.set("rel_noise", r.time.rel_noise);
   j.set("samples_s", json_array(r.samples));
+  j.set("repetition_medians_s", json_array(r.repetition_medians));
   // Device time beside wall time (GPU backends); null when the backend does not report it.
   j.set("device_time_s", r.device_time ? time_json(*r.device_time) : Json());
   j.set("device_rel_noise", r.device_time ? Json(r.device_time->rel_noise) : Json());
@@ -119,26 +122,10 @@ Json result_json(const CaseResult& r) {
 }  // namespace
 
 Json report_json(const RunReport& rep) {
-  Json j = Json::object();
-  j.set("schema", kSchema);
-  j.set("created", rep.created);
-  j.set("command_line", rep.command_line);
-  Json m = Json::object();
-  m.set("cpu_model", rep.machine.cpu_model);
-  m.set("logical_cores", rep.machine.logical_cores);
-  m.set("usable_cores", rep.machine.usable_cores);
-  m.set("os", rep.machine.os);
-  m.set("hostname", rep.machine.hostname);
+  Json j = app::report_header(kSchema, "natten-bench", rep.command_line, rep.machine, rep.created);
+  Json m = app::machine_json(rep.machine);
   m.set("fingerprint", fingerprint_json(rep.fingerprint));
   j.set("machine", m);
-  Json b = Json::object();
-  b.set("version", rep.build.version);
-  b.set("compiler", rep.build.compiler);
-  b.set("flags", rep.build.flags);
-  b.set("build_type", rep.build.build_type);
-  b.set("git_sha", rep.build.git_sha);
-  b.set("sanitizers", rep.build.sanitizers);
-  j.set("build", b);
   Json peaks = Json::array();
   for (const PeakResult& p : rep.peaks) {
     Json e = Json::object();
@@ -271,7 +258,9 @@ std::string context_line(const RunReport& rep) {
 
 }  // namespace
 
-std::string report_table(const RunReport& rep) {
+namespace {
+
+std::string verbose_table(const RunReport& rep) {
   const auto& cols = columns();
   std::vector<std::vector<std::string>> rows;
   for (const CaseResult& r : rep.results) rows.push_back(row_cells(r));
@@ -304,6 +293,92 @@ std::string report_table(const RunReport& rep) {
   for (const CaseResult& r : rep.results) noisy = noisy || !r.warnings.empty();
   if (noisy) out += "\n! = see warnings on stderr (noise above target or too few repetitions)\n";
   return out;
+}
+
+// Lines of `cells` with the given column widths and alignments, two spaces apart.
+std::string aligned(const std::vector<std::vector<std::string>>& rows, const std::vector<std::size_t>& width,
+                    const std::vector<bool>& right) {
+  std::string out;
+  for (const auto& cells : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i) line += "  ";
+      const bool last = i + 1 == cells.size();
+      if (last && !right[i]) line += cells[i];
+      else line += right[i] ? fmt::format("{:>{}}", cells[i], width[i]) : fmt::format("{:<{}}", cells[i], width[i]);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::string fit(const std::string& s, std::size_t w) { return s.size() <= w ? s : s.substr(0, w > 1 ? w - 1 : 0) + "~"; }
+
+std::string compact_table(const RunReport& rep, std::size_t width) {
+  const std::vector<std::string> head = {"case", "backend", "op", "median", "noise", "GFLOP/s", "% peak", "vs ref", "check"};
+  const std::vector<bool> right = {false, false, false, true, true, true, true, true, false};
+  std::vector<std::vector<std::string>> rows;
+  for (const CaseResult& r : rep.results) {
+    std::vector<std::string> c = {r.case_name, r.backend, r.op};
+    if (r.status != Status::timed) {
+      c.push_back((r.status == Status::unsupported ? "skip: " : "FAILED: ") + r.detail);
+    } else {
+      c.push_back(format_seconds(r.time.median));
+      c.push_back(fmt::format("{:.1f}%{}", 100.0 * r.time.rel_noise, r.warnings.empty() ? "" : "!"));
+      c.push_back(fmt::format("{:.3g}", r.gflops));
+      c.push_back(r.peak_gflops > 0 ? fmt::format("{:.1f}%", r.pct_peak) : "-");
+      c.push_back(r.speedup_vs_reference ? fmt::format("{:.3g}x", *r.speedup_vs_reference) : "-");
+      const std::string& v = r.verification.status;
+      c.push_back(v == "ok" ? "ok" : v == "failed" ? "FAILED" : v);
+    }
+    rows.push_back(c);
+  }
+  std::vector<std::size_t> w(head.size());
+  for (std::size_t i = 0; i < head.size(); ++i) w[i] = head[i].size();
+  for (const auto& row : rows)
+    if (row.size() == head.size())
+      for (std::size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], row[i].size());
+  // Too wide: the case names give way first, then the backend names.
+  std::size_t total = 2 * (head.size() - 1);
+  for (std::size_t x : w) total += x;
+  for (std::size_t col : {0u, 1u}) {
+    if (total <= width) break;
+    const std::size_t cut = std::min(total - width, w[col] > 8 ? w[col] - 8 : 0);
+    w[col] -= cut;
+    total -= cut;
+  }
+  for (auto& row : rows) {
+    row[0] = fit(row[0], w[0]);
+    row[1] = fit(row[1], w[1]);
+    if (row.size() != head.size()) {  // a message spans the numeric columns: cut it at the width
+      const std::size_t used = w[0] + w[1] + w[2] + 6;
+      row[3] = fit(row[3], width > used + 10 ? width - used : 10);
+    }
+  }
+  std::vector<std::vector<std::string>> all = {head};
+  all.insert(all.end(), rows.begin(), rows.end());
+  std::string out = app::wrap(context_line(rep), width, 0) + "\n\n" + aligned(all, w, right);
+  // The problems, once per case.
+  std::vector<std::string> seen;
+  std::string problems;
+  for (const CaseResult& r : rep.results) {
+    if (std::find(seen.begin(), seen.end(), r.case_name) != seen.end()) continue;
+    seen.push_back(r.case_name);
+    problems += fit(fmt::format("  {}: {}{}", r.case_name, problem_label(r.problem), r.op_detail.empty() ? "" : " " + r.op_detail),
+                    width) + "\n";
+  }
+  out += "\nproblems:\n" + problems;
+  bool noisy = false;
+  for (const CaseResult& r : rep.results) noisy = noisy || !r.warnings.empty();
+  if (noisy) out += "! = see warnings on stderr (noise above target or too few repetitions); -v for every statistic\n";
+  return out;
+}
+
+}  // namespace
+
+std::string report_table(const RunReport& rep, bool verbose, int width) {
+  return verbose ? verbose_table(rep) : compact_table(rep, static_cast<std::size_t>(std::max(width, 60)));
 }
 
 std::string report_markdown(const RunReport& rep) {

@@ -9,10 +9,16 @@
 
 namespace natten::bench {
 
-constexpr const char* kSchema = "natten-bench/1";
+// Version 2: report header shared with natten-check (tool, tool_version, machine state, build with
+// git_dirty), machine.fingerprint, raw samples_s, dtype spelled "float32", non-finite numbers as
+// strings, the guard's verdict. Baselines of version 1 are still read (they have no fingerprint).
+constexpr const char* kSchema = "natten-bench/2";
 
 Json report_json(const RunReport& report);
-std::string report_table(const RunReport& report);
+// The terminal table. Compact (default): one line per case, backend and op within `width` columns
+// (median, noise, GFLOP/s, % of peak, speedup over the reference, check), the problems listed
+// below it; verbose: every statistic, one column each (as --markdown).
+std::string report_table(const RunReport& report, bool verbose = true, int width = 100);
 std::string report_markdown(const RunReport& report);
 std::string report_csv(const RunReport& report);
 

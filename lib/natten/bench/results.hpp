@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "natten/bench/fingerprint.hpp"
-#include "natten/bench/machine.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/bench/peak.hpp"
 #include "natten/bench/stats.hpp"
 #include "natten/bench/timing.hpp"
@@ -46,7 +46,9 @@ struct CaseResult {
   double flops = 0;  // exact, see flops.hpp
   double bytes = 0;  // compulsory traffic, see flops.hpp
   Summary time;      // seconds per call (wall clock)
-  std::vector<double> samples;  // every sample's seconds per call, in the order measured
+  std::vector<double> samples;  // every sample's seconds per call, in the order measured (all repetitions)
+  std::vector<double> device_samples;      // the same samples' device seconds, when known for all
+  std::vector<double> repetition_medians;  // one per --repetitions run
   // Device seconds per call (Backend::last_device_seconds(): GPU command-buffer time), when the
   // backend reports it for every timed call.
   std::optional<Summary> device_time;
@@ -70,9 +72,9 @@ struct CaseResult {
 struct RunReport {
   std::string created;       // UTC, ISO 8601
   std::string command_line;
-  MachineInfo machine;
+  app::MachineInfo machine;
   Fingerprint fingerprint;  // what the wall times belong to (guard.hpp)
-  BuildInfo build;
+  app::BuildInfo build;
   std::vector<PeakResult> peaks;
   TimingPolicy policy;
   std::vector<CaseResult> results;

@@ -10,7 +10,7 @@
 #include <gnu/libc-version.h>
 #endif
 
-#include "natten/bench/machine.hpp"
+#include "natten/app/machine.hpp"
 #include "natten/core/error.hpp"
 
 namespace natten::bench {
@@ -63,7 +63,7 @@ WorkToolchain this_build_toolchain() {
 #else
   t.arch = "other";
 #endif
-  const BuildInfo& b = build_info();
+  const app::BuildInfo& b = app::build_info();
   t.compiler = b.compiler;
   t.flags = b.flags;
   t.build_type = b.build_type;

@@ -43,10 +43,14 @@ std::string shape_mismatch_cause(const Shape& candidate, const Shape& reference,
 }
 
 CandidateTensors load_candidate_tensors(const h5::Group& candidate_root, const std::string& name,
-                                        const std::map<std::string, Tensor>& expected, std::int64_t max_elements) {
-  if (!candidate_root.has_group(name)) fail("case '{}': the candidate file has no group '{}'", name, name);
-  const h5::Group g = candidate_root.subgroup(name);
+                                        const std::map<std::string, Tensor>& expected,
+                                        const std::vector<std::string>& reference_datasets, std::int64_t max_elements) {
   CandidateTensors out;
+  if (!candidate_root.has_group(name)) {
+    out.missing = fmt::format("the candidate file has no group '{}'", name);
+    return out;
+  }
+  const h5::Group g = candidate_root.subgroup(name);
   if (g.has_attribute("skipped")) {
     out.skipped = g.read_string_attribute("skipped");
     return out;
@@ -77,8 +81,15 @@ CandidateTensors load_candidate_tensors(const h5::Group& candidate_root, const s
     expect_case_shape(name, ds.c_str(), t, want.shape());
     out.tensors.emplace(ds, std::move(t));
   }
-  if (out.tensors.empty() && out.mismatched.empty())
-    fail("case '{}': the candidate holds none of the tensors the reference has", name);
+  for (const std::string& ds : g.datasets()) {
+    if (std::find(reference_datasets.begin(), reference_datasets.end(), ds) == reference_datasets.end())
+      out.unknown.push_back(ds);
+  }
+  if (out.tensors.empty() && out.mismatched.empty()) {
+    std::string names;
+    for (const auto& [ds, t] : expected) names += (names.empty() ? "" : ", ") + ds;
+    out.missing = fmt::format("the candidate's group holds none of the tensors the reference has ({})", names);
+  }
   return out;
 }
 

@@ -34,16 +34,21 @@ struct CandidateTensors {
   std::map<std::string, Tensor> tensors;          // heads-last, shaped like the reference's
   std::map<std::string, ShapeMismatch> mismatched;
   std::string skipped;  // the group's `skipped` attribute: the implementation declined the case (why)
+  std::string missing;  // the candidate has no such group, or none of the expected tensors (why)
+  std::vector<std::string> unknown;  // datasets the reference case does not have (typos: "outptu")
 };
 
-// The candidate group named `name`: its datasets among `expected`'s names (others are ignored),
-// converted to heads-last per the group's own `layout` attribute (default heads_last) and
-// shape-checked against the expected tensors (a readable float dataset of another shape goes to
-// `mismatched`). Non-finite values are kept (they fail the comparison). A group with a `skipped`
-// string attribute returns just that. Throws Error when the group is missing, a dataset cannot be
-// read as floats, or it holds none of the expected tensors.
+// The candidate group named `name`: its datasets among `expected`'s names, converted to heads-last
+// per the group's own `layout` attribute (default heads_last) and shape-checked against the
+// expected tensors (a readable float dataset of another shape goes to `mismatched`). Non-finite
+// values are kept (they fail the comparison). Datasets that the reference case's group
+// (`reference_datasets`) does not have are listed in `unknown`. A group with a `skipped` string
+// attribute returns just that; a missing group, or one with none of the expected tensors, says so
+// in `missing` (not compared: natten-check's --strict fails it). Throws Error when a dataset
+// cannot be read as floats.
 CandidateTensors load_candidate_tensors(const h5::Group& candidate_root, const std::string& name,
-                                        const std::map<std::string, Tensor>& expected, std::int64_t max_elements);
+                                        const std::map<std::string, Tensor>& expected,
+                                        const std::vector<std::string>& reference_datasets, std::int64_t max_elements);
 
 // Why a result may have `candidate`'s shape where the reference has `reference`'s (heads-last,
 // `rank` spatial axes after the batch axis); "" when no common cause fits.

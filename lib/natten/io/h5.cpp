@@ -1,5 +1,7 @@
 #include "natten/io/h5.hpp"
 
+#include "natten/io/files.hpp"
+
 #include <hdf5.h>
 
 #include <algorithm>
@@ -23,12 +25,21 @@ herr_t first_error(unsigned n, const H5E_error2_t* err, void* out) {
   return 0;
 }
 
-// The most specific message on HDF5's error stack (e.g. "truncated file: eof = ...").
+// The most specific message on HDF5's error stack (e.g. "truncated file: eof = ..."), without the
+// system-call internals HDF5 appends to its own ("..., errno = 13, error message = 'Permission
+// denied', flags = 0, o_flags = 242" becomes "Permission denied").
 std::string hdf5_detail() {
   std::string s;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, &first_error, &s);
   H5Eclear2(H5E_DEFAULT);
-  return s.empty() ? "HDF5 error" : s;
+  if (s.empty()) return "HDF5 error";
+  const std::string key = "error message = '";
+  if (const auto at = s.find(key); at != std::string::npos) {
+    const auto end = s.find('\'', at + key.size());
+    if (end != std::string::npos) return s.substr(at + key.size(), end - at - key.size());
+  }
+  if (const auto at = s.find(", errno = "); at != std::string::npos) s.erase(at);
+  return s;
 }
 
 template <typename... Args>
@@ -141,9 +152,10 @@ std::string Group::where(const std::string& name) const {
 
 namespace {
 
-herr_t collect_groups(hid_t group, const char* name, const H5L_info_t*, void* out) {
+template <H5O_type_t Type>
+herr_t collect(hid_t group, const char* name, const H5L_info_t*, void* out) {
   H5O_info_t info;
-  if (H5Oget_info_by_name(group, name, &info, H5P_DEFAULT) >= 0 && info.type == H5O_TYPE_GROUP)
+  if (H5Oget_info_by_name(group, name, &info, H5P_DEFAULT) >= 0 && info.type == Type)
     static_cast<std::vector<std::string>*>(out)->push_back(name);
   return 0;
 }
@@ -163,8 +175,17 @@ bool link_is(hid_t group, const std::string& name, H5O_type_t type) {
 std::vector<std::string> Group::subgroups() const {
   std::vector<std::string> names;
   hsize_t idx = 0;
-  if (H5Literate(group_->get(), H5_INDEX_NAME, H5_ITER_INC, &idx, &collect_groups, &names) < 0)
+  if (H5Literate(group_->get(), H5_INDEX_NAME, H5_ITER_INC, &idx, &collect<H5O_TYPE_GROUP>, &names) < 0)
     fail_h5("{}: cannot list groups", path_);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> Group::datasets() const {
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  if (H5Literate(group_->get(), H5_INDEX_NAME, H5_ITER_INC, &idx, &collect<H5O_TYPE_DATASET>, &names) < 0)
+    fail_h5("{}: cannot list datasets", path_);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -353,10 +374,9 @@ void Group::write_dataset(const std::string& name, const Tensor& t, bool compres
 File File::open(const std::string& path) {
   File f;
   f.path_ = path;
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) fail("{}: no such file", path);
-  if (std::filesystem::is_directory(status)) fail("{}: is a directory, expected an HDF5 file", path);
+  // A FIFO or device would block HDF5 (or stream forever): refused at once, as are directories,
+  // missing and unreadable files, with the system's words.
+  require_regular_file(path, "HDF5 file");
   const htri_t is_h5 = H5Fis_hdf5(path.c_str());
   if (is_h5 == 0) fail("{}: not an HDF5 file", path);
   if (is_h5 < 0) fail_h5("{}: cannot open", path);

@@ -53,6 +53,7 @@ class Group {
   const std::string& path() const { return path_; }
 
   std::vector<std::string> subgroups() const;  // direct children that are groups, sorted
+  std::vector<std::string> datasets() const;   // direct children that are datasets, sorted
   bool has_attribute(const std::string& name) const;
   bool has_dataset(const std::string& name) const;
   bool has_group(const std::string& name) const;

@@ -13,12 +13,6 @@
 
 namespace natten {
 
-Json Json::number_or_name(double d) {
-  if (std::isnan(d)) return Json("nan");
-  if (std::isinf(d)) return Json(d > 0 ? "inf" : "-inf");
-  return Json(d);
-}
-
 Json& Json::set(const std::string& key, Json value) {
   if (type_ == Type::null) type_ = Type::object;
   for (auto& kv : object_) {
@@ -129,7 +123,11 @@ void Json::dump_to(std::string& out, int indent, int depth) const {
     case Type::boolean: out += bool_ ? "true" : "false"; break;
     case Type::number:
       // Shortest representation that reads back to the same double.
-      out += std::isfinite(number_) ? fmt::format("{}", number_) : "null";
+      // JSON has no NaN or infinity: both apps write them as the strings "nan", "inf", "-inf" (kept
+      // visible, unlike null).
+      out += std::isfinite(number_) ? fmt::format("{}", number_)
+             : std::isnan(number_)  ? std::string("\"nan\"")
+                                    : std::string(number_ > 0 ? "\"inf\"" : "\"-inf\"");
       break;
     case Type::string: escape_to(out, string_); break;
     case Type::array: {

@@ -24,9 +24,6 @@ class Json {
   Json(const char* s) : type_(Type::string), string_(s) {}
   Json(std::string s) : type_(Type::string), string_(std::move(s)) {}
   static Json array() { return Json(Type::array); }
-  // JSON has no NaN or infinity: dump() writes non-finite numbers as null. natten-check's report
-  // keeps them visible as the strings "nan", "inf", "-inf" through this.
-  static Json number_or_name(double d);
   static Json object() { return Json(Type::object); }
 
   Type type() const { return type_; }
@@ -47,7 +44,7 @@ class Json {
   // Member `key` of an object; throws naming `what.key` when absent.
   const Json& at(std::string_view key, std::string_view what) const;
 
-  // Non-finite numbers are written as null (JSON has no NaN/Inf).
+  // Non-finite numbers are written as the strings "nan", "inf", "-inf" (JSON has no NaN/Inf).
   std::string dump(int indent = 2) const;
   // Throws natten::Error "source: line L column C: ..." on malformed input.
   static Json parse(std::string_view text, const std::string& source);

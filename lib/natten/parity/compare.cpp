@@ -55,6 +55,12 @@ TensorComparison compare_tensors(const Tensor& ours, const Tensor& reference, co
     const double allowed = tol.atol + tol.rtol * std::fabs(r);
     const double excess = finite ? err - allowed : std::numeric_limits<double>::infinity();
     if (!finite || err > allowed) ++c.failures;
+    // How much of its tolerance the element uses (> 1: outside it; zero tolerance: any error is inf).
+    const double used = !finite ? std::numeric_limits<double>::infinity()
+                        : allowed > 0 ? err / allowed
+                        : err > 0     ? std::numeric_limits<double>::infinity()
+                                      : 0.0;
+    c.tolerance_ratio = std::max(c.tolerance_ratio, used);
     if (finite) {
       sum_abs += err;
       c.max_abs_error = std::max(c.max_abs_error, err);

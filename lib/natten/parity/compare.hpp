@@ -25,6 +25,9 @@ struct TensorComparison {
   double max_abs_error = 0.0;
   double max_rel_error = 0.0;     // |ours - ref| / |ref| over elements with ref != 0
   double mean_abs_error = 0.0;
+  // max over elements of |ours - ref| / (atol + rtol |ref|): under 1 passes; 24 is "24x over
+  // tolerance" (infinite for non-finite values).
+  double tolerance_ratio = 0.0;
   std::int64_t worst_index = -1;  // flat row-major index of the largest excess over tolerance
   double worst_ours = 0.0;
   double worst_reference = 0.0;
