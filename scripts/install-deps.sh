@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Installs every build, test and tooling dependency from Debian 12's own packages.
+# Installs build, test and tooling dependencies from Debian 12's own packages.
+#   install-deps.sh          what the default build and scripts/test.sh's main suite need
+#   install-deps.sh arm64    also the aarch64 cross toolchain, qemu-user and mmdebstrap (scripts/test-arm64.sh)
+# Nothing is fetched when every package is already installed.
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -12,7 +15,16 @@ packages=(
   clang-16                                    # Metal shaders compiled and run on Linux
   python3 python3-h5py python3-numpy          # scripts/make_reference.py and its test
 )
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+for group in "$@"; do
+  case "$group" in
+    arm64) packages+=(g++-aarch64-linux-gnu qemu-user-static mmdebstrap) ;;
+    *) echo "install-deps: unknown group '$group' (arm64)" >&2; exit 2 ;;
+  esac
+done
+if dpkg-query -W -f='${db:Status-Abbrev}\n' "${packages[@]}" 2>/dev/null | grep -qvx 'ii ' ||
+   ! dpkg-query -W "${packages[@]}" >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
 echo "install-deps: ${#packages[@]} packages present"

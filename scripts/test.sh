@@ -2,7 +2,8 @@
 # Builds the project and runs everything CI gates on:
 #   1. the GoogleTest suite (ctest) of a Release build,
 #   2. natten-check against upstream NATTEN's reference file (when ../shared is present),
-#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+#   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
+#   4. the arm64 cross build under qemu-user (scripts/test-arm64.sh); it installs its own extras.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -34,3 +35,5 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEB
 cmake --build build-asan -j "$jobs"
 NATTEN_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+bash scripts/test-arm64.sh
