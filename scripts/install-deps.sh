@@ -2,6 +2,7 @@
 # Installs build, test and tooling dependencies from Debian 12's own packages.
 #   install-deps.sh          what the default build and scripts/test.sh's main suite need
 #   install-deps.sh arm64    also the aarch64 cross toolchain, qemu-user and mmdebstrap (scripts/test-arm64.sh)
+#   install-deps.sh libcxx   also LLVM's libc++ for clang-16 (scripts/test-libcxx.sh)
 # Nothing is fetched when every package is already installed.
 set -euo pipefail
 SUDO=""
@@ -18,7 +19,8 @@ packages=(
 for group in "$@"; do
   case "$group" in
     arm64) packages+=(g++-aarch64-linux-gnu qemu-user-static mmdebstrap) ;;
-    *) echo "install-deps: unknown group '$group' (arm64)" >&2; exit 2 ;;
+    libcxx) packages+=(libc++-16-dev libc++abi-16-dev) ;;
+    *) echo "install-deps: unknown group '$group' (arm64, libcxx)" >&2; exit 2 ;;
   esac
 done
 if dpkg-query -W -f='${db:Status-Abbrev}\n' "${packages[@]}" 2>/dev/null | grep -qvx 'ii ' ||

@@ -3,7 +3,8 @@
 #   1. the GoogleTest suite (ctest) of a Release build,
 #   2. natten-check against upstream NATTEN's reference file (when ../shared is present),
 #   3. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
-#   4. the arm64 cross build under qemu-user (scripts/test-arm64.sh); it installs its own extras.
+#   4. the arm64 cross build under qemu-user (scripts/test-arm64.sh) and the clang-16 + libc++
+#      build of everything with its tests (scripts/test-libcxx.sh); each installs its own extras.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,3 +38,4 @@ NATTEN_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=p
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
 bash scripts/test-arm64.sh
+bash scripts/test-libcxx.sh
