@@ -4,7 +4,9 @@
 #   2. natten-check against upstream NATTEN's reference files (tests/data/upstream, and ../shared
 #      when present), every available backend,
 #   3. the performance guard (scripts/ci-guard.sh: instruction counts, the same on every machine),
-#   4. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer.
+#   4. the same suite built with AddressSanitizer + UndefinedBehaviorSanitizer,
+#   5. the arm64 cross build under qemu-user (scripts/test-arm64.sh) and the clang-16 + libc++
+#      build of everything with its tests (scripts/test-libcxx.sh); each installs its own extras.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -37,3 +39,6 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEB
 cmake --build build-asan -j "$jobs"
 NATTEN_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+bash scripts/test-arm64.sh
+bash scripts/test-libcxx.sh

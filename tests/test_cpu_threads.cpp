@@ -1,6 +1,8 @@
 // The cpu backend gives bit-identical results on any number of threads, every SIMD target it can
 // dispatch to on this machine agrees with the reference backend, and bad thread counts are
 // refused.
+#include <cstdio>
+
 #include "natten/backend/cpu/simd_targets.hpp"
 #include "natten/core/error.hpp"
 #include "test_cpu_support.hpp"
@@ -68,6 +70,9 @@ TEST(CpuThreads, NegativeThreadCountIsRefused) {
 TEST(CpuSimdTargets, EveryUsableTargetMatchesReference) {
   const std::vector<std::string> targets = cpu::usable_simd_targets();
   ASSERT_FALSE(targets.empty());
+  std::string names;
+  for (const std::string& t : targets) names += " " + t;
+  std::printf("usable SIMD targets:%s\n", names.c_str());  // scripts/test-arm64.sh shows it
   for (const std::string& target : targets) {
     SCOPED_TRACE(target);
     cpu::force_simd_target(target);

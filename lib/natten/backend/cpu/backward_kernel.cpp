@@ -160,7 +160,7 @@ HWY_INLINE void RowProbAndGrad(float* s, float* dp, int n, VF lse, VF delta) {
 // Masked runs (LaneRun::masked) zero P and dS where step t = t0 + x is outside a lane's window
 // [lo, hi) (lo, hi, t0: per-lane vectors and the chunk's first step).
 struct StepMask {
-  VF lo, hi;
+  VFSlot lo, hi;
   int t0;
 };
 template <bool kPerm, bool kMask>
@@ -177,7 +177,7 @@ HWY_INLINE void ChunkProbAndGradT(const BlockChunk& ch, int key_rows, const floa
       auto valid = hn::Eq(l, l);
       if constexpr (kMask) {
         const VF t = hn::Set(d, static_cast<float>(mask.t0 + x));
-        valid = hn::And(hn::Ge(t, mask.lo), hn::Lt(t, mask.hi));
+        valid = hn::And(hn::Ge(t, static_cast<VF>(mask.lo)), hn::Lt(t, static_cast<VF>(mask.hi)));
       }
       for (int r = kr.lo; r < kr.hi; ++r) {
         const std::size_t i = ChunkIndex(ch, kr, r, x) * kLanes;

@@ -53,7 +53,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
   const BlockRowColumns rc = RowColumns(rb, row_length, run.begin, qc, nullptr);  // queries
   float* s[kMaxBlockRows] = {};
   float* o[kMaxBlockRows] = {};
-  VF m[kMaxBlockRows], l[kMaxBlockRows];
+  VFSlot m[kMaxBlockRows], l[kMaxBlockRows];
   bool started[kMaxBlockRows] = {};  // a chunk of the row's keys has been folded in
   for (int r = 0; r < rb.rows; ++r) {
     s[r] = sc + static_cast<std::size_t>(r) * kVecKeys * kLanes;
@@ -100,7 +100,7 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
   for (int r = 0; r < rb.rows; ++r) {
     HWY_ALIGN float lse[kLanes];
     HWY_ALIGN float inv[kLanes];
-    hn::Store(hn::Add(m[r], hn::Log(d, l[r])), d, lse);
+    hn::Store(hn::Add(m[r], hn::Log(d, static_cast<VF>(l[r]))), d, lse);
     hn::Store(hn::Div(hn::Set(d, 1.0f), l[r]), d, inv);
     // Lane i's row is lane 0's plus i lane steps (consecutive positions along the lane axis).
     const std::array<int, kMaxRank> pos = tile_position(u, rc.entry[r]);

@@ -48,6 +48,8 @@ HWY_INLINE VF Pinned(VF v) {
     HWY_TARGET != HWY_EMU128
 #if HWY_ARCH_X86
   asm("" : "+v"(v.raw));
+#elif HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128
+  asm("" : "+w"(v));  // SVE: the vector is the sizeless ACLE type itself
 #else
   asm("" : "+w"(v.raw));
 #endif
@@ -114,12 +116,12 @@ struct BlockKernels {
       const float* bp = b + KeyRowOffset(ch, kr, row_floats) + x0;
       WithReaders(kr.lo, kr.hi - kr.lo, [&](auto lo_c, auto n_c) {
         constexpr int kLo = decltype(lo_c)::value, kN = decltype(n_c)::value;
-        VF acc[kN][kB];
+        VFSlot acc[kN][kB];
         for (int r = 0; r < kN; ++r) {
           for (int j = 0; j < kB; ++j) acc[r][j] = hn::Zero(d);
         }
         for (int c = 0; c < dim; ++c) {
-          VF av[kN];
+          VFSlot av[kN];
           for (int r = 0; r < kN; ++r) av[r] = hn::LoadU(d, a[kLo + r] + static_cast<std::size_t>(c) * lda);
           const float* bc = bp + static_cast<std::size_t>(c) * ldb;
           for (int j = 0; j < kB; ++j) {
@@ -152,7 +154,7 @@ struct BlockKernels {
                                     const float* HWY_RESTRICT b, std::size_t ldb, std::size_t row_floats,
                                     const LaneIndices& perm, float* const* acc) {
     const DF d;
-    VF t[kBlockRows][kB];
+    VFSlot t[kBlockRows][kB];
     for (int r = 0; r < kBlockRows; ++r) {
       for (int j = 0; j < kB; ++j) {
         t[r][j] = r < rows ? hn::Load(d, acc[r] + static_cast<std::size_t>(c0 + j) * kLanes) : hn::Zero(d);
@@ -166,7 +168,7 @@ struct BlockKernels {
         const float* wr[kN];
         for (int r = 0; r < kN; ++r) wr[r] = w[kLo + r] + ChunkIndex(ch, kr, kLo + r, 0) * kLanes;
         for (int x = 0; x < ch.keys; ++x) {
-          VF wv[kN];
+          VFSlot wv[kN];
           for (int r = 0; r < kN; ++r) wv[r] = hn::Load(d, wr[r] + static_cast<std::size_t>(x) * kLanes);
           for (int j = 0; j < kB; ++j) {
             const VF bv = Pinned(ShiftedLoad<kPerm>(bp + static_cast<std::size_t>(j) * ldb + x, perm));

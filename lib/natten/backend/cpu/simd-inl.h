@@ -9,8 +9,9 @@
 // every pair is reduced in the same order wherever it sits in a batch (results do not depend on
 // how pairs are batched, hence on tiling or threads).
 //
-// Only fixed-width targets are compiled (scalable SVE/RVV are disabled in CMake): the tree needs
-// the lane count at compile time. arm64 uses NEON.
+// Only targets with a compile-time lane count are compiled: the tree needs it. Scalable SVE/SVE2
+// and RVV are disabled in CMake; SVE_256 and SVE2_128 (SVE of a known vector length, checked by
+// Highway at run time) are compiled when NATTEN_SVE is on. arm64 otherwise uses NEON.
 
 // Per-target include guard (Highway's pattern).
 #if defined(NATTEN_CPU_SIMD_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -39,7 +40,26 @@ namespace hn = hwy::HWY_NAMESPACE;
 using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 constexpr std::size_t kLanes = hn::MaxLanes(DF());
-static_assert(HWY_HAVE_SCALABLE == 0, "the dot-product tree needs a fixed lane count");
+static_assert(HWY_HAVE_SCALABLE == 0 || HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128,
+              "the dot-product tree needs a fixed lane count");
+
+// A vector kept in an array or a struct (register tiles, accumulators). SVE's vector types are
+// sizeless: C++ allows no arrays or members of them, so on the SVE targets a slot is its lanes in
+// memory, loaded and stored on each use. Everywhere else it is the vector itself.
+#if HWY_TARGET == HWY_SVE_256 || HWY_TARGET == HWY_SVE2_128
+struct VFSlot {
+  VFSlot() = default;
+  VFSlot(VF v) { hn::StoreU(v, DF(), lanes); }  // NOLINT(google-explicit-constructor): a VF stand-in
+  operator VF() const { return hn::LoadU(DF(), lanes); }
+  VFSlot& operator=(VF v) {
+    hn::StoreU(v, DF(), lanes);
+    return *this;
+  }
+  float lanes[kLanes];
+};
+#else
+using VFSlot = VF;
+#endif
 static_assert((kLanes & (kLanes - 1)) == 0, "lane count must be a power of two");
 
 // Head dim rounded up to whole vectors (rows in scratch buffers are padded with zeros).
@@ -178,7 +198,7 @@ template <int kV>
 HWY_INLINE void AccumulateBlock(float* HWY_RESTRICT acc, const float* HWY_RESTRICT w, const int* HWY_RESTRICT idx,
                                 std::size_t count, const float* HWY_RESTRICT rows, std::size_t stride) {
   const DF d;
-  VF a0[kV], a1[kV];
+  VFSlot a0[kV], a1[kV];
   for (int v = 0; v < kV; ++v) {
     a0[v] = hn::Load(d, acc + v * kLanes);
     a1[v] = hn::Zero(d);

@@ -81,10 +81,10 @@ HWY_INLINE void LoadExtraRows(const void* tensor, const Extents& e, std::int64_t
 
 // v[i] (lane j) = element (i, j) of a kLanes x kLanes block becomes v[j] (lane i): log2(kLanes)
 // rounds of even/odd lane unshuffles (pairs 2k, 2k + 1 go to k and k + kLanes/2) transpose it.
-HWY_INLINE void TransposeBlock(VF* v) {
+HWY_INLINE void TransposeBlock(VFSlot* v) {
 #if HWY_TARGET != HWY_SCALAR
   const DF d;
-  VF t[kLanes];
+  VFSlot t[kLanes];
   for (std::size_t round = 1; round < kLanes; round *= 2) {
     for (std::size_t k = 0; k < kLanes / 2; ++k) {
       t[k] = hn::ConcatEven(d, v[2 * k + 1], v[2 * k]);
@@ -112,7 +112,7 @@ HWY_INLINE void RowsToColumns(const T* first, std::int64_t step, std::int64_t co
   };
   std::size_t c0 = 0;
   for (; c0 + kLanes <= n; c0 += kLanes) {
-    VF v[kLanes];
+    VFSlot v[kLanes];
     if (count >= static_cast<std::int64_t>(kLanes)) {
       for (std::size_t i = 0; i < kLanes; ++i) {
         v[i] = hn::Mul(LoadAsFloat(first + static_cast<std::int64_t>(i) * step + static_cast<std::int64_t>(c0)), m);
@@ -191,7 +191,7 @@ HWY_INLINE void ColumnsToRows(const float* HWY_RESTRICT acc, int dim, const floa
   if constexpr (std::is_same_v<T, float> || (kVectorStore<T> && !kAdd)) {
     const DF d;
     for (; c0 + kLanes <= n; c0 += kLanes) {
-      VF v[kLanes];
+      VFSlot v[kLanes];
       for (std::size_t c = 0; c < kLanes; ++c) v[c] = hn::Load(d, acc + (c0 + c) * kLanes);
       TransposeBlock(v);
       for (int l = 0; l < lanes; ++l) {
