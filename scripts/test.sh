@@ -11,15 +11,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 jobs=$(nproc)
+# Each stage says when it starts (seconds since the start): the CI time budget at a glance.
+stage() { echo "== $* [${SECONDS} s]"; }
 
-echo "== release build and tests"
+stage "release build and tests"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 
 # Upstream NATTEN's reference files: the ones shipped in tests/data/upstream (always), and the
 # shared ones beside the checkout when present.
-echo "== natten-check: parity with upstream NATTEN, every available backend, every reference file"
+stage "natten-check: parity with upstream NATTEN, every available backend, every reference file"
 refs=(tests/data/upstream/*.h5)
 for f in ../shared/natten-refs/natten-refs-v1.h5 ../shared/natten-refs/natten-split-refs-v1.h5; do
   if [ -f "$f" ]; then refs+=("$f"); else echo "   ($f not found beside the checkout: not checked)"; fi
@@ -29,9 +31,10 @@ for f in "${refs[@]}"; do
   build/apps/natten-check/natten-check "$f" -q --json "build/natten-check-$(basename "$f" .h5).json"
 done
 
+stage "performance guard"
 bash scripts/ci-guard.sh build
 
-echo "== sanitizer build (ASan + UBSan) and tests"
+stage "sanitizer build (ASan + UBSan) and tests"
 # -O1 -g1: sanitizers need some optimization to run the suite quickly and line tables for their
 # reports, but full debug info of the SIMD kernels would double the build time.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
@@ -40,5 +43,8 @@ cmake --build build-asan -j "$jobs"
 NATTEN_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
+stage "arm64 cross build under qemu"
 bash scripts/test-arm64.sh
+stage "clang-16 + libc++ build and tests"
 bash scripts/test-libcxx.sh
+stage "all stages passed"
