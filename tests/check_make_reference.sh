@@ -52,7 +52,7 @@ rm -f "$split"
   --producer-module "$src/tests/support/numpy_na_producer.py" 2>/dev/null
 "$check" "$split" --backend reference -q >/dev/null
 "$check" --list "$split" | grep -q '^16 cases, 0 unreadable$'
-"$check" --list "$split" | grep -q '^qk2d_causal_gqa_add_kv  na_qk  .* rpb layout=heads_last forward+backward$'
+COLUMNS=300 "$check" --list "$split" | grep -q '^qk2d_causal_gqa_add_kv  na_qk  .* rpb layout=heads_last forward+backward$'
 # scripts/make_candidate.py: a module with upstream's na1d/na2d/na3d API (the numpy stand-in, through
 # its adapter hooks) run on the reference's own inputs; natten-check passes its candidate (exit 0).
 cand="$work/make_candidate_test.h5"

@@ -158,7 +158,7 @@ TEST(AbMode, UsageErrors) {
   for (const char* args : {"--ab /nonexistent/natten-bench -i 16 -w 3", "--ab-rounds 5 -i 16 -w 3",
                            "--ab " NATTEN_BENCH_EXE " --ab-rounds 2 -i 16 -w 3",
                            "--ab " NATTEN_BENCH_EXE " --baseline x.json -i 16 -w 3",
-                           "--ab " NATTEN_BENCH_EXE " --ab-alpha 1.5 -i 16 -w 3"}) {
+                           "--ab " NATTEN_BENCH_EXE " --alpha 1.5 -i 16 -w 3"}) {
     const CommandResult r = testing::run_command(std::string(NATTEN_BENCH_EXE) + " " + args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_EQ(r.err.rfind("natten-bench: error: ", 0), 0u) << args << "\n" << r.err;

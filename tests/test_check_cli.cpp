@@ -178,7 +178,7 @@ TEST(CheckCli, UpstreamSplitFilesPassOnEveryBackend) {
   const std::vector<std::string> files = testing::upstream_ref_files(testing::RefKind::split);
   ASSERT_GE(files.size(), 1u);
   for (const std::string& path : files) {
-    const CommandResult l = run("--list " + path);
+    const CommandResult l = testing::run_command("COLUMNS=300 " + std::string(NATTEN_CHECK_EXE) + " --list " + path);  // one line per case
     EXPECT_EQ(l.code, 0) << l.out;
     EXPECT_TRUE(contains(l.out, " rpb layout=")) << l.out;
     EXPECT_TRUE(contains(l.out, " forward+backward")) << l.out;
@@ -218,8 +218,9 @@ TEST(CheckCli, SplitOpsWriteListCheckCandidateAndBadCase) {
 
   const CommandResult l = run("--list " + out);
   EXPECT_EQ(l.code, 0) << l.out;
-  EXPECT_TRUE(contains(l.out, "qk1d_rpb                na_qk  rank=1 B=2 S=20 Hq=2 Hkv=2 D=8 k=5 s=1 d=1 causal=0 "
-                              "float32 rpb layout=heads_last forward+backward")) << l.out;
+  // Descriptions wrap at 100 columns when piped.
+  EXPECT_TRUE(contains(l.out, "qk1d_rpb                na_qk  rank=1 B=2 S=20 Hq=2 Hkv=2 D=8 k=5 s=1 d=1 causal=0")) << l.out;
+  EXPECT_TRUE(contains(l.out, "float32 rpb layout=heads_last forward+backward")) << l.out;
   EXPECT_TRUE(contains(l.out, "av2d_causal_add_kv      na_av  ")) << l.out;
   EXPECT_TRUE(contains(l.out, "4 cases, 0 unreadable")) << l.out;
 

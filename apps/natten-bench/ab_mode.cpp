@@ -12,6 +12,8 @@
 
 #include "natten/bench/comparison.hpp"
 #include "natten/bench/plot.hpp"
+#include "natten/app/diagnostics.hpp"
+#include "natten/app/help_format.hpp"
 #include "natten/app/machine.hpp"
 #include "natten/bench/report.hpp"
 #include "natten/bench/subprocess.hpp"
@@ -140,14 +142,16 @@ int ab_mode(const Options& o) {
   }
   if (rows.empty()) fail("--ab: no row was timed by both builds in every run (compare the two builds' --dry-run)");
   // Round k's two runs ran back to back: paired.
-  const bool regression = decide(rows, {/*paired=*/true, ab.alpha, ab.max_slowdown, ab.seed});
+  const ComparisonOptions copt{/*paired=*/true, ab.alpha, ab.max_slowdown, ab.seed};
+  const bool regression = decide(rows, copt);
 
-  const std::string text =
+  std::FILE* stream = out.any_stdout() ? stderr : stdout;
+  const std::string title =
       fmt::format("A/B: base {} vs new {}\n{} runs of each in random order (seed {}), each run's {} time per row; a "
-                  "row fails when it is slower by more than {:.0f}% at significance {} (Holm over {} rows)\n",
-                  ab.base_exe, new_exe, ab.rounds, ab.seed, stat, 100 * ab.max_slowdown, ab.alpha, rows.size()) +
-      comparison_table(rows, notes, regression);
-  std::fprintf(out.any_stdout() ? stderr : stdout, "%s", text.c_str());
+                  "row fails when it is slower by more than {:.0f}% at significance {} (Holm over {} rows)",
+                  ab.base_exe, new_exe, ab.rounds, ab.seed, stat, 100 * ab.max_slowdown, ab.alpha, rows.size());
+  std::fprintf(stream, "%s\n%s", app::wrap(title, static_cast<std::size_t>(app::terminal_columns(stream)), 2).c_str(),
+               comparison_table(rows, notes, regression).c_str());
 
   if (out.json) {
     Json j = app::report_header(kAbSchema, "natten-bench", o.command_line, app::machine_info(), app::utc_now());
@@ -155,13 +159,9 @@ int ab_mode(const Options& o) {
     j.set("new", new_exe);
     j.set("rounds", ab.rounds);
     j.set("seed", std::to_string(ab.seed));
-    j.set("min_slowdown", ab.max_slowdown);
-    j.set("alpha", ab.alpha);
     j.set("statistic", stat);
     j.set("order", json_array(order_log));
-    j.set("results", comparison_rows_json(rows));
-    j.set("notes", json_array(notes));
-    j.set("verdict", regression ? "REGRESSION" : "ok");
+    add_comparison(j, rows, notes, regression, copt);
     out.json->write(j.dump() + "\n");
   }
   if (out.plot) out.plot->write(comparison_svg(rows, "A/B: new / base"));

@@ -26,11 +26,7 @@ namespace natten::bench {
 namespace {
 
 int list_backends_mode() {
-  for (const BackendInfo& b : list_backends()) {
-    fmt::print("{:<10} {:<14} {}\n", b.name, b.available ? "available" : "not available",
-               b.available ? b.description : b.unavailable_reason);
-  }
-  fmt::print("default: {}\n", default_backend());
+  fmt::print("{}", app::backend_listing(default_backend()));
   return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "natten/app/diagnostics.hpp"
+#include "natten/app/diagnostics.hpp"
+#include "natten/app/help_format.hpp"
 #include "natten/app/machine.hpp"
 #include "natten/bench/comparison.hpp"
 #include "natten/bench/fingerprint.hpp"
@@ -108,22 +110,20 @@ int compare_mode(const Options& o) {
     if (!in_b) notes.push_back(ra.case_name + " / " + ra.backend + " / " + ra.op + ": only in A, not compared");
   }
   if (rows.empty()) fail("--compare: no row of {} and {} could be compared", a.path, b.path);
-  const bool regression = decide(rows, {/*paired=*/false, o.ab.alpha, o.ab.max_slowdown, o.ab.seed});
-  const std::string text =
+  const ComparisonOptions copt{/*paired=*/false, o.ab.alpha, o.ab.max_slowdown, o.ab.seed};
+  const bool regression = decide(rows, copt);
+  std::FILE* stream = out.any_stdout() ? stderr : stdout;
+  const std::string title =
       fmt::format("compare: A {} vs B {}\neach row's raw samples; a row fails when B is slower by more than {:.0f}% at "
-                  "significance {} (Mann-Whitney, Holm over {} rows)\n",
-                  a.path, b.path, 100 * o.ab.max_slowdown, o.ab.alpha, rows.size()) +
-      comparison_table(rows, notes, regression);
-  std::fprintf(out.any_stdout() ? stderr : stdout, "%s", text.c_str());
+                  "significance {} (Mann-Whitney, Holm over {} rows)",
+                  a.path, b.path, 100 * o.ab.max_slowdown, o.ab.alpha, rows.size());
+  std::fprintf(stream, "%s\n%s", app::wrap(title, static_cast<std::size_t>(app::terminal_columns(stream)), 2).c_str(),
+               comparison_table(rows, notes, regression).c_str());
   if (out.json) {
     Json j = app::report_header(kCompareSchema, "natten-bench", o.command_line, app::machine_info(), app::utc_now());
     j.set("a", a.path);
     j.set("b", b.path);
-    j.set("min_slowdown", o.ab.max_slowdown);
-    j.set("alpha", o.ab.alpha);
-    j.set("results", comparison_rows_json(rows));
-    j.set("notes", json_array(notes));
-    j.set("verdict", regression ? "REGRESSION" : "ok");
+    add_comparison(j, rows, notes, regression, copt);
     out.json->write(j.dump() + "\n");
   }
   if (out.plot) out.plot->write(comparison_svg(rows, "compare: B / A"));

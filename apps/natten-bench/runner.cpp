@@ -288,7 +288,7 @@ std::string describe_cases(const std::vector<config::ResolvedCase>& cases, const
     };
     for (const BackendInfo& info : registry) {
       if (info.available) support(info.name);
-      else out += fmt::format("  {:<9} not available here: {}\n", info.name, info.unavailable_reason);
+      else out += fmt::format("  {:<9} unavailable here: {}\n", info.name, info.unavailable_reason);
     }
     for (const std::string& n : names) {
       const bool registered = std::any_of(registry.begin(), registry.end(), [&](const BackendInfo& i) { return i.name == n; });

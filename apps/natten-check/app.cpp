@@ -21,10 +21,8 @@ namespace natten::check {
 namespace {
 
 int print_backends() {
-  for (const BackendInfo& b : list_backends()) {
-    fmt::print("{:<12} {:<13} {}\n", b.name, b.available ? "available" : "unavailable",
-               b.available ? b.description : b.unavailable_reason);
-  }
+  // natten-check checks every available backend by default.
+  fmt::print("{}", app::backend_listing("every available one"));
   return 0;
 }
 

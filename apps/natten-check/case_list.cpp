@@ -1,5 +1,8 @@
 #include "case_list.hpp"
 
+#include "natten/app/diagnostics.hpp"
+#include "natten/app/help_format.hpp"
+
 #include <algorithm>
 #include <new>
 
@@ -62,18 +65,22 @@ CaseListing list_cases(const std::string& file, const std::vector<std::string>& 
 
 int print_listing(const CaseListing& listing, std::FILE* out) {
   if (!listing.file_error.empty()) {
-    fmt::print(stderr, "natten-check: error: {}\n", listing.file_error);
+    app::print_error("natten-check", listing.file_error);
     return 2;
   }
+  // Descriptions wrap within the terminal (100 columns when piped), under their column.
+  const std::size_t columns = static_cast<std::size_t>(app::terminal_columns(out));
   std::size_t width = 4;
-  for (const ListedCase& c : listing.cases) width = std::max(width, c.name.size());
+  for (const ListedCase& c : listing.cases) width = std::max(width, app::printable(c.name).size());
+  width = std::min(width, columns / 3);
   int errors = 0;
   for (const ListedCase& c : listing.cases) {
+    const std::string name = app::printable(c.name);
     if (c.error.empty()) {
-      fmt::print(out, "{:<{}}  {:<5}  {}\n", c.name, width, c.op, c.description);
+      fmt::print(out, "{:<{}}  {:<5}  {}\n", name, width, c.op, app::wrap(app::printable(c.description), columns, width + 9));
     } else {
       ++errors;
-      fmt::print(out, "{:<{}}  ERROR {}\n", c.name, width, c.error);
+      fmt::print(out, "{:<{}}  ERROR {}\n", name, width, app::wrap(app::printable(c.error), columns, width + 8));
     }
   }
   fmt::print(out, "{} cases, {} unreadable\n", listing.cases.size(), errors);

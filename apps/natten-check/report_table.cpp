@@ -60,25 +60,30 @@ std::string failure_detail(const TensorResult& t) {
                      worst_str(t));
 }
 
-void print_header(const RunReport& report, std::FILE* out) {
+void print_header(const RunReport& report, std::size_t width, std::FILE* out) {
+  std::string line;
   if (report.mode == "candidate") {
-    fmt::print(out, "natten-check: candidate {} against reference {}\n", printable(report.candidate), printable(report.file));
+    line = fmt::format("natten-check: candidate {} against reference {}", printable(report.candidate), printable(report.file));
   } else {
     std::string b;
     for (const std::string& s : report.backends) b += (b.empty() ? "" : ", ") + s;
-    fmt::print(out, "natten-check: {} (backends: {})\n", printable(report.file), b);
+    line = fmt::format("natten-check: {} (backends: {})", printable(report.file), b);
   }
+  fmt::print(out, "{}\n", app::wrap(line, width, 2));
 }
 
 void print_compact(const RunReport& report, std::size_t width, std::FILE* out) {
-  std::size_t wc = 4, wb = 7;
+  std::size_t wc = 4, wb = 7, wt = 12;
   for (const CaseResult& r : report.results) {
     wc = std::max(wc, printable(r.case_name).size());
     wb = std::max(wb, r.backend.size());
+    for (const TensorResult& t : r.tensors) wt = std::max(wt, t.name.size());
   }
-  wc = std::min<std::size_t>(wc, width > 70 ? width - 70 : 10);
-  fmt::print(out, "\n{:<{}}  {:<{}}  {:<6}  {:<21}  {:>9}  {:>15}  {:>10}\n", "case", wc, "backend", wb, "result",
-             "worst tensor", "max abs", "tol (abs+rel)", "of tol");
+  // The case names give way when the line would not fit.
+  const std::size_t fixed = wb + 6 + wt + 9 + 15 + 10 + 2 * 6;
+  wc = std::min(wc, width > fixed + 8 ? width - fixed : std::size_t{8});
+  fmt::print(out, "\n{:<{}}  {:<{}}  {:<6}  {:<{}}  {:>9}  {:>15}  {:>10}\n", "case", wc, "backend", wb, "result",
+             "worst tensor", wt, "max abs", "tol (abs+rel)", "of tol");
   for (const CaseResult& r : report.results) {
     std::string name = printable(r.case_name);
     if (name.size() > wc) name = name.substr(0, wc - 1) + "~";
@@ -88,7 +93,7 @@ void print_compact(const RunReport& report, std::size_t width, std::FILE* out) {
     if (r.status == Status::error || r.status == Status::skip || w == nullptr) {
       fmt::print(out, "{}{}\n", head, app::wrap(printable(r.message), width, head.size()));
     } else {
-      fmt::print(out, "{}{:<21}  {:>9}  {:>15}  {:>10}\n", head, w->name, sci(w->cmp.max_abs_error), tol_str(w->tol),
+      fmt::print(out, "{}{:<{}}  {:>9}  {:>15}  {:>10}\n", head, w->name, wt, sci(w->cmp.max_abs_error), tol_str(w->tol),
                  ratio_str(*w));
     }
     // Details for failures only: every failing tensor, and the backend's message.
@@ -141,7 +146,7 @@ std::string index_str(std::int64_t flat, const Shape& shape) {
 }
 
 void print_table(const RunReport& report, const TableOptions& opt, std::FILE* out) {
-  print_header(report, out);
+  print_header(report, static_cast<std::size_t>(std::max(opt.width, 60)), out);
   if (!report.file_error.empty()) {  // the error itself goes to stderr, once
     fmt::print(out, "result: INPUT ERROR (exit 2)\n");
     return;

@@ -131,7 +131,7 @@ std::unique_ptr<Backend> make_backend(std::string_view name) {
     fail("backend: unknown '{}' (known: {})", name, known);
   }
   const std::string why = e->unavailable();
-  if (!why.empty()) fail("backend: '{}' is not available on this machine: {}", name, why);
+  if (!why.empty()) fail("backend: '{}' is unavailable on this machine: {}", name, why);
   return e->make();
 }
 

@@ -1,11 +1,14 @@
 #include "natten/app/diagnostics.hpp"
 
+#include "natten/backend.hpp"
+
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <regex>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -42,9 +45,8 @@ std::string printable(std::string_view s) {
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7F) {
-      if (c == '\\') out += "\\\\";
-      else out += static_cast<char>(c);
+    if (c >= 0x20 && c < 0x7F) {  // a backslash stays one: messages may already hold \0 (core/error.hpp)
+      out += static_cast<char>(c);
       ++i;
       continue;
     }
@@ -91,20 +93,46 @@ void print_warning(std::string_view tool, std::string_view message) {
   fmt::print(stderr, "{}: warning: {}\n", tool, printable(one_line(message)));
 }
 
+namespace {
+
+// Matches `text` against `pattern`, whose "{}" each stand for a non-empty run of text up to the
+// next literal part (the last one: to the end). The captured runs go to `out`. (std::regex would
+// do, but GCC 12 warns inside <regex> in sanitizer builds, and these patterns need no more.)
+bool match(const std::string& text, std::string_view pattern, std::vector<std::string>& out) {
+  out.clear();
+  std::size_t t = 0;
+  while (!pattern.empty()) {
+    const std::size_t hole = pattern.find("{}");
+    const std::string_view literal = pattern.substr(0, hole);
+    if (text.compare(t, literal.size(), literal) != 0) return false;
+    t += literal.size();
+    if (hole == std::string_view::npos) return t == text.size();
+    pattern.remove_prefix(hole + 2);
+    const std::size_t next_hole = pattern.find("{}");
+    const std::string_view next = pattern.substr(0, next_hole);
+    const std::size_t end = next.empty() ? text.size() : text.find(next, t + 1);
+    if (end == std::string::npos || end <= t) return false;
+    out.push_back(text.substr(t, end - t));
+    t = end;
+  }
+  return t == text.size();
+}
+
+}  // namespace
+
 std::string describe_parse_error(const std::exception& e) {
   const std::string m = e.what();
-  std::smatch g;
+  std::vector<std::string> g;
   if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
-    static const std::regex convert("Could not convert: (\\S+) = (.*)");
-    if (std::regex_match(m, g, convert)) return fmt::format("{}: '{}' is not a valid value", g[1].str(), g[2].str());
-    static const std::regex allowed("The value (.*) is not an allowed value for (\\S+)");
-    if (std::regex_match(m, g, allowed)) return fmt::format("{}: '{}' is not an allowed value", g[2].str(), g[1].str());
+    if (match(m, "Could not convert: {} = {}", g)) return fmt::format("{}: '{}' is not a valid value", g[0], g[1]);
+    if (match(m, "The value {} is not an allowed value for {}", g))
+      return fmt::format("{}: '{}' is not an allowed value", g[1], g[0]);
   }
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
-    static const std::regex extras("The following arguments? (?:was|were) not expected: (.*)");
-    if (std::regex_match(m, g, extras)) {
+    if (match(m, "The following arguments were not expected: {}", g) ||
+        match(m, "The following argument was not expected: {}", g)) {
       // CLI11 lists the leftovers, values before options ("1 --atol"): name the option if any.
-      std::istringstream items(g[1].str());
+      std::istringstream items(g[0]);
       std::string first, item;
       while (items >> item) {
         if (item.rfind('-', 0) == 0 && item.size() > 1) return fmt::format("unknown option {}", item);
@@ -113,25 +141,26 @@ std::string describe_parse_error(const std::exception& e) {
       return fmt::format("unexpected argument '{}'", first);
     }
   }
-  if (dynamic_cast<const CLI::ExcludesError*>(&e) != nullptr) {
-    static const std::regex excl("(\\S+) excludes (\\S+)");
-    if (std::regex_match(m, g, excl)) return fmt::format("{} cannot be combined with {}", g[1].str(), g[2].str());
-  }
+  if (dynamic_cast<const CLI::ExcludesError*>(&e) != nullptr && match(m, "{} excludes {}", g))
+    return fmt::format("{} cannot be combined with {}", g[0], g[1]);
   if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr) {
-    static const std::regex missing("(\\S+): \\d+ required \\S+ missing");
-    if (std::regex_match(m, g, missing)) return fmt::format("{} needs a value", g[1].str());
-    static const std::regex at_most("(\\S+): At Most (\\d+) required but received (\\d+)");
-    if (std::regex_match(m, g, at_most))
-      return fmt::format("{} takes at most {} value{}, got {}", g[1].str(), g[2].str(), g[2].str() == "1" ? "" : "s",
-                         g[3].str());
-    static const std::regex at_least("(\\S+): At least (\\d+) required but received (\\d+)");
-    if (std::regex_match(m, g, at_least))
-      return fmt::format("{} takes {} values, got {}", g[1].str(), g[2].str(), g[3].str());
-    static const std::regex exactly("Expected exactly (\\d+) arguments to (\\S+), got (\\d+)");
-    if (std::regex_match(m, g, exactly))
-      return fmt::format("{} takes {} value{}, got {}", g[2].str(), g[1].str(), g[1].str() == "1" ? "" : "s", g[3].str());
+    if (match(m, "{}: {} required {} missing", g)) return fmt::format("{} needs a value", g[0]);
+    if (match(m, "{}: At Most {} required but received {}", g))
+      return fmt::format("{} takes at most {} value{}, got {}", g[0], g[1], g[1] == "1" ? "" : "s", g[2]);
+    if (match(m, "{}: At least {} required but received {}", g))
+      return fmt::format("{} takes {} values, got {}", g[0], g[1], g[2]);
+    if (match(m, "Expected exactly {} arguments to {}, got {}", g))
+      return fmt::format("{} takes {} value{}, got {}", g[1], g[0], g[0] == "1" ? "" : "s", g[2]);
   }
   return one_line(m);
+}
+
+std::string backend_listing(const std::string& default_backend) {
+  std::string out;
+  for (const BackendInfo& b : list_backends())
+    out += fmt::format("{:<10} {:<12} {}\n", b.name, b.available ? "available" : "unavailable",
+                       printable(b.available ? b.description : b.unavailable_reason));
+  return out + fmt::format("default: {}\n", default_backend);
 }
 
 int terminal_columns(std::FILE* stream, int fallback) {

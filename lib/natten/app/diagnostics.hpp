@@ -17,8 +17,8 @@
 
 namespace natten::app {
 
-// `s` with control bytes, DEL and invalid UTF-8 written as \n, \t, \r, \0, \e or \xNN (and a
-// backslash as \\); valid UTF-8 text is kept.
+// `s` with control bytes, DEL and invalid UTF-8 written as \n, \t, \r, \0, \e or \xNN; valid
+// UTF-8 text (backslashes included) is kept.
 std::string printable(std::string_view s);
 // `s` on one line: every line break becomes "; " (messages that quote multi-line text).
 std::string one_line(std::string_view s);
@@ -30,6 +30,10 @@ void print_warning(std::string_view tool, std::string_view message);
 // CLI11's parse errors in the project's words, one line: "--atol: 'abc' is not a number",
 // "unknown option --bogus", "--json needs a value", "--peak cannot be combined with --dry-run".
 std::string describe_parse_error(const std::exception& e);
+
+// --list-backends of both apps: a line per registered backend (name, available or unavailable,
+// its description or why not) and the default.
+std::string backend_listing(const std::string& default_backend);
 
 // Columns of the terminal `stream` writes to; `fallback` when it is not a terminal (or COLUMNS
 // says otherwise).

@@ -72,7 +72,11 @@ std::string comparison_table(const std::vector<ComparedRow>& rows, const std::ve
   return text;
 }
 
-Json comparison_rows_json(const std::vector<ComparedRow>& rows) {
+void add_comparison(Json& report, const std::vector<ComparedRow>& rows, const std::vector<std::string>& notes,
+                    bool regression, const ComparisonOptions& opt) {
+  report.set("min_slowdown", opt.min_slowdown);
+  report.set("alpha", opt.alpha);
+  report.set("paired", opt.paired);
   Json out = Json::array();
   for (const ComparedRow& r : rows) {
     Json e = Json::object();
@@ -91,7 +95,9 @@ Json comparison_rows_json(const std::vector<ComparedRow>& rows) {
     e.set("verdict", r.verdict);
     out.push(e);
   }
-  return out;
+  report.set("results", out);
+  report.set("notes", json_array(notes));
+  report.set("verdict", regression ? "REGRESSION" : "ok");
 }
 
 }  // namespace natten::bench

@@ -34,7 +34,9 @@ bool decide(std::vector<ComparedRow>& rows, const ComparisonOptions& options);
 
 // The table (title lines given by the caller), one line per row, then notes and the verdict line.
 std::string comparison_table(const std::vector<ComparedRow>& rows, const std::vector<std::string>& notes, bool regression);
-// The rows as JSON (the caller adds the run's own members).
-Json comparison_rows_json(const std::vector<ComparedRow>& rows);
+// Adds the comparison to a report: min_slowdown, alpha, results (every row's observations,
+// ratio, interval, p-values and verdict), notes and the verdict.
+void add_comparison(Json& report, const std::vector<ComparedRow>& rows, const std::vector<std::string>& notes,
+                    bool regression, const ComparisonOptions& options);
 
 }  // namespace natten::bench

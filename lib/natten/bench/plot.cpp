@@ -129,7 +129,7 @@ std::string comparison_svg(const std::vector<ComparedRow>& rows, const std::stri
   std::string s = header(x0 + kPlotWidth + 240, bottom + 40, title + " (ratio of medians, 95% interval)");
   const LogAxis a{std::log10(lo) - 0.02, std::log10(hi) + 0.02, x0, kPlotWidth};
   std::vector<double> ticks;
-  for (double t : {0.25, 0.5, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 4.0})
+  for (double t : {0.1, 0.25, 0.5, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0})
     if (std::log10(t) >= a.lo && std::log10(t) <= a.hi) ticks.push_back(t);
   s += grid(a, bottom, ticks, "x");
   for (std::size_t i = 0; i < rows.size(); ++i) {

@@ -165,7 +165,8 @@ const std::vector<KeyDef>& key_table() {
       key<int>("heads", nullptr, false, &S::heads, uint_parser<int>(1, kMaxInt)),
       key<int>("heads_kv", nullptr, false, &S::heads_kv, uint_parser<int>(1, kMaxInt)),
       key<int>("dim", nullptr, false, &S::dim, uint_parser<int>(1, kMaxInt)),
-      key<std::vector<int>>("window_size", "k", false, &S::window_size, uint_list_parser<int>(1, kMaxInt)),
+      // At least 2, as upstream validates it: -w 0 and -w 1 get the same message.
+      key<std::vector<int>>("window_size", "k", false, &S::window_size, uint_list_parser<int>(2, kMaxInt)),
       key<std::vector<int>>("stride", nullptr, false, &S::stride, uint_list_parser<int>(1, kMaxInt)),
       key<std::vector<int>>("dilation", nullptr, false, &S::dilation, uint_list_parser<int>(1, kMaxInt)),
       key<std::vector<bool>>("causal", nullptr, false, &S::causal, parse_causal),
@@ -322,7 +323,8 @@ void per_axis(const std::optional<Setting<std::vector<T>>>& s, int rank, Fill fi
   if (!s) return;
   const auto& v = s->value;
   if (v.size() != 1 && static_cast<int>(v.size()) != rank)
-    fail("{}: '{}' has {} values, expected 1 or {} (one per axis)", s->label, s->text, v.size(), rank);
+    fail("{}: '{}' has {} values, expected {} (one per axis)", s->label, s->text, v.size(),
+         rank == 1 ? std::string("1") : fmt::format("1 or {}", rank));
   for (int a = 0; a < rank; ++a) fill(a, v.size() == 1 ? v[0] : v[static_cast<std::size_t>(a)]);
 }
 

@@ -11,7 +11,18 @@ namespace natten {
 
 class Error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // A NUL byte (from a file's value) would end what() early and hide the rest of the message: it
+  // is written as the two characters \0 (natten/app/diagnostics.hpp escapes the other bytes).
+  explicit Error(const std::string& message) : std::runtime_error(without_nul(message)) {}
+  explicit Error(const char* message) : Error(std::string(message)) {}
+
+ private:
+  static std::string without_nul(const std::string& m) {
+    if (m.find('\0') == std::string::npos) return m;
+    std::string out;
+    for (char c : m) out += c == '\0' ? std::string("\\0") : std::string(1, c);
+    return out;
+  }
 };
 
 // A backend cannot run a problem it was asked to run (as opposed to the problem being invalid).

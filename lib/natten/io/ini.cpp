@@ -1,5 +1,7 @@
 #include "natten/io/ini.hpp"
 
+#include "natten/io/files.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -28,6 +30,8 @@ std::string_view strip_comment(std::string_view s) {
 IniFile parse_ini(std::string_view text, const std::string& path) {
   IniFile ini;
   ini.path = path;
+  // A UTF-8 byte-order mark (editors on Windows write one) is not part of the first line.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   int line_no = 0;
   while (!text.empty()) {
     const auto eol = text.find('\n');
@@ -63,11 +67,8 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
 }
 
 IniFile read_ini(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("{}: cannot open the config file", path);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return parse_ini(ss.str(), path);
+  require_regular_file(path, "config file");  // a FIFO is refused at once, not read forever
+  return parse_ini(read_file(path), path);
 }
 
 }  // namespace natten
