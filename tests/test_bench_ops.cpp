@@ -360,6 +360,7 @@ TEST(BenchDeviceTime, RecordedBesideWallTime) {
   bench::Options o = quick();
   o.policy.min_reps = 6;
   o.policy.max_time = 0.05;
+  o.policy.min_sample_time = 0;  // one call per sample: an even batch would average 1 and 3 ms away
   const auto run = [&](int gap) {
     return bench::run_cases({c}, o, [gap](std::string_view) -> std::unique_ptr<Backend> {
       return std::make_unique<DeviceTimed>(1e-3, gap);

@@ -12,7 +12,7 @@
 #include "natten/io/json.hpp"
 #include "natten/core/error.hpp"
 #include "natten/io/h5.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 #include "report.hpp"
 #include "support/check_options.hpp"
 #include "support/ref_fixtures.hpp"

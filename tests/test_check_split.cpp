@@ -17,7 +17,7 @@
 #include "natten/io/h5.hpp"
 #include "natten/io/split_case.hpp"
 #include "natten/parity/case_generator.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 #include "support/check_options.hpp"
 #include "support/ref_fixtures.hpp"
 #include "write_refs.hpp"

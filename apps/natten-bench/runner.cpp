@@ -15,7 +15,7 @@
 #include "natten/core/neighborhood.hpp"
 #include "natten/core/error.hpp"
 #include "progress.hpp"
-#include "workload.hpp"
+#include "natten/op/op_table.hpp"
 #include "suite.hpp"
 
 namespace natten::bench {

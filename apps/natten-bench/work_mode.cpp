@@ -16,7 +16,7 @@
 #include "natten/core/error.hpp"
 #include "outputs.hpp"
 #include "suite.hpp"
-#include "workload.hpp"
+#include "natten/op/op_table.hpp"
 
 namespace natten::bench {
 namespace {

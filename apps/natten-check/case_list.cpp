@@ -13,7 +13,7 @@
 #include "natten/core/error.hpp"
 #include "natten/io/h5.hpp"
 #include "natten/io/read_guard.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 
 namespace natten::check {
 

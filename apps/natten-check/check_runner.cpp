@@ -12,7 +12,7 @@
 #include "natten/core/error.hpp"
 #include "natten/io/candidate.hpp"
 #include "natten/io/read_guard.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 #include "progress.hpp"
 
 namespace natten::check {

@@ -11,7 +11,7 @@
 #include "natten/io/files.hpp"
 #include "natten/config/case_spec.hpp"
 #include "natten/io/h5.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 #include "progress.hpp"
 
 #ifndef NATTEN_TOOLS_VERSION

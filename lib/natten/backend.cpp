@@ -1,5 +1,7 @@
 #include "natten/backend.hpp"
 
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "natten/backend/factories.hpp"
@@ -9,28 +11,53 @@
 namespace natten {
 
 std::string_view op_name(Op op) {
-  switch (op) {
-    case Op::forward: return "forward";
-    case Op::backward: return "backward";
-    case Op::qk_forward: return "na_qk";
-    case Op::qk_backward: return "na_qk_backward";
-    case Op::av_forward: return "na_av";
-    case Op::av_backward: return "na_av_backward";
-    case Op::merge_forward: return "merge";
-    case Op::merge_backward: return "merge_backward";
-    case Op::varlen_forward: return "varlen_forward";
-    case Op::varlen_backward: return "varlen_backward";
-    case Op::fmha_forward: return "fmha_forward";
-    case Op::fmha_backward: return "fmha_backward";
-  }
-  return "?";
+  static constexpr std::string_view names[] = {
+#define NATTEN_OP_NAME(op, name) name,
+      NATTEN_BACKEND_OPS(NATTEN_OP_NAME)
+#undef NATTEN_OP_NAME
+  };
+  static_assert(std::size(names) == kOpCount);
+  return names[static_cast<int>(op)];
 }
 
 const std::vector<Op>& all_ops() {
-  static const std::vector<Op> ops{Op::forward,        Op::backward,       Op::qk_forward,    Op::qk_backward,
-                                   Op::av_forward,     Op::av_backward,    Op::merge_forward, Op::merge_backward,
-                                   Op::varlen_forward, Op::varlen_backward, Op::fmha_forward, Op::fmha_backward};
+  static const std::vector<Op> ops{
+#define NATTEN_OP_VALUE(op, name) Op::op,
+      NATTEN_BACKEND_OPS(NATTEN_OP_VALUE)
+#undef NATTEN_OP_VALUE
+  };
   return ops;
+}
+
+const std::vector<OpFamilyInfo>& op_families() {
+  static const std::vector<OpFamilyInfo> families{
+#define NATTEN_FAMILY_INFO(family, fwd, bwd, in_files, text) {OpFamily::family, #family, Op::fwd, Op::bwd, in_files, text},
+      NATTEN_OP_FAMILIES(NATTEN_FAMILY_INFO)
+#undef NATTEN_FAMILY_INFO
+  };
+  return families;
+}
+
+const OpFamilyInfo& family_info(OpFamily family) { return op_families()[static_cast<std::size_t>(family)]; }
+
+const OpFamilyInfo* find_op_family(std::string_view name) {
+  for (const OpFamilyInfo& f : op_families())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
+OpFamily family_of(Op op) {
+  if (op == Op::fmha_forward || op == Op::fmha_backward) return OpFamily::na;
+  for (const OpFamilyInfo& f : op_families())
+    if (f.forward == op || f.backward == op) return f.family;
+  fail("internal: op {} belongs to no op family", op_name(op));
+}
+
+std::string family_names(bool case_files_only) {
+  std::string s;
+  for (const OpFamilyInfo& f : op_families())
+    if (f.in_case_files || !case_files_only) s += (s.empty() ? "" : ", ") + std::string(f.name);
+  return s;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "natten/core/merge.hpp"
@@ -19,25 +20,77 @@
 
 namespace natten {
 
+// Every backend op, once: its enum name and the name reports and messages use. Ops are data
+// (as in ggml): the enum, op_name() and all_ops() are generated from this list, and the op
+// families below group them into what a case file's or config's `op` names.
+#define NATTEN_BACKEND_OPS(X)                                                                        \
+  X(forward, "forward")                /* fused NA: output + logsumexp */                            \
+  X(backward, "backward")              /* fused NA: d query/key/value (+ additional KV) */          \
+  X(qk_forward, "na_qk")               /* split qk: attention logits (+ rpb), core/split.hpp */     \
+  X(qk_backward, "na_qk_backward")     /* d query/key (+ rpb, additional keys) */                   \
+  X(av_forward, "na_av")               /* split av: attention weights times values */               \
+  X(av_backward, "na_av_backward")     /* d attention/value (+ additional values) */                \
+  X(merge_forward, "merge")            /* merge_attentions, core/merge.hpp */                       \
+  X(merge_backward, "merge_backward")                                                               \
+  X(varlen_forward, "varlen_forward")  /* fused NA on a padded batch of extents, core/varlen.hpp */  \
+  X(varlen_backward, "varlen_backward")                                                             \
+  X(fmha_forward, "fmha_forward")      /* plain attention over every token: the fused op's fast */  \
+  X(fmha_backward, "fmha_backward")    /* path when windows cover everything */
+
 enum class Op {
-  forward,         // fused NA: output + logsumexp
-  backward,        // fused NA: d query/key/value (+ additional KV)
-  qk_forward,      // split qk: attention logits (+ rpb), core/split.hpp
-  qk_backward,     // d query/key (+ rpb, additional keys)
-  av_forward,      // split av: attention weights times values
-  av_backward,     // d attention/value (+ additional values)
-  merge_forward,   // merge_attentions, core/merge.hpp
-  merge_backward,
-  varlen_forward,  // fused NA on a padded batch of per-sample extents, core/varlen.hpp
-  varlen_backward,
-  fmha_forward,    // plain attention over every token: the fast path when windows cover everything
-  fmha_backward,
+#define NATTEN_OP_ENUM(op, name) op,
+  NATTEN_BACKEND_OPS(NATTEN_OP_ENUM)
+#undef NATTEN_OP_ENUM
 };
-// "forward", "backward", "na_qk", "na_qk_backward", "na_av", "na_av_backward", "merge",
-// "merge_backward", "varlen_forward", "varlen_backward", "fmha_forward", "fmha_backward".
+#define NATTEN_OP_COUNT(op, name) +1
+inline constexpr int kOpCount = 0 NATTEN_BACKEND_OPS(NATTEN_OP_COUNT);
+#undef NATTEN_OP_COUNT
+
 std::string_view op_name(Op op);
 // Every op, in enum order (for listings and tests).
 const std::vector<Op>& all_ops();
+
+// The op families: the values of a case's `op` (natten-ref files, INI configs, natten-bench). Each
+// runs one forward/backward pair of backend ops; "na" may take the FMHA fast path instead.
+// natten/op/op_table.hpp holds each family's implementation (loading, running, generating,
+// benchmarking), indexed by this enum, so a family without one does not compile.
+#define NATTEN_OP_FAMILIES(X)                                                                              \
+  X(na, forward, backward, true, "fused neighborhood attention: output, logsumexp, and grads when present")     \
+  X(na_qk, qk_forward, qk_backward, true,                                                                 \
+    "split qk (upstream 0.14-0.17): attention logits with optional rpb, and grad query/key/rpb")          \
+  X(na_av, av_forward, av_backward, true,                                                                 \
+    "split av (upstream 0.14-0.17): attention weights times values, and grad attention/value")            \
+  X(merge, merge_forward, merge_backward, true,                                                           \
+    "merge_attentions: outputs over disjoint key sets merged by logsumexp, and its backward")             \
+  X(varlen, varlen_forward, varlen_backward, false,                                                       \
+    "fused neighborhood attention on a padded batch of per-sample extents (natten-bench only)")
+
+enum class OpFamily {
+#define NATTEN_FAMILY_ENUM(family, fwd, bwd, in_files, text) family,
+  NATTEN_OP_FAMILIES(NATTEN_FAMILY_ENUM)
+#undef NATTEN_FAMILY_ENUM
+};
+#define NATTEN_FAMILY_COUNT(family, fwd, bwd, in_files, text) +1
+inline constexpr int kOpFamilyCount = 0 NATTEN_OP_FAMILIES(NATTEN_FAMILY_COUNT);
+#undef NATTEN_FAMILY_COUNT
+
+struct OpFamilyInfo {
+  OpFamily family;
+  std::string_view name;         // the `op` value: "na", "na_qk", "na_av", "merge", "varlen"
+  Op forward, backward;          // the backend ops a case of the family runs
+  bool in_case_files;            // natten-ref files hold it (varlen: natten-bench only)
+  std::string_view description;  // one line, for docs and messages
+};
+// Every family, in enum order.
+const std::vector<OpFamilyInfo>& op_families();
+const OpFamilyInfo& family_info(OpFamily family);
+// nullptr when no family has that name.
+const OpFamilyInfo* find_op_family(std::string_view name);
+// The family whose forward or backward `op` is (the FMHA ops belong to "na").
+OpFamily family_of(Op op);
+// Known family names, comma-separated ("na, na_qk, na_av, merge, varlen"), optionally only those
+// natten-ref files hold.
+std::string family_names(bool case_files_only);
 
 class Backend {
  public:

@@ -10,7 +10,7 @@
 #include "natten/backend.hpp"
 #include "natten/core/neighborhood.hpp"
 #include "natten/io/ref_case.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 #include "support/ref_files.hpp"
 
 namespace natten::metal {

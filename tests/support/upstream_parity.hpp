@@ -1,6 +1,6 @@
 // Comparisons with expected tensors at natten-check's default tolerances, and whole upstream
 // reference files (support/ref_files.hpp: tests/data/upstream, ../shared) run through natten-check's op table
-// (natten/parity/case_ops.hpp): the same load, compute and tolerances as natten-check, so the
+// (natten/op/op_table.hpp): the same load, compute and tolerances as natten-check, so the
 // parity tests hold every backend to exactly what the tool checks.
 #pragma once
 
@@ -10,7 +10,7 @@
 #include <string>
 
 #include "natten/backend.hpp"
-#include "natten/parity/case_ops.hpp"
+#include "natten/op/op_table.hpp"
 
 namespace natten::testing {
 

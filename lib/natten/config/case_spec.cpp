@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 
+#include "natten/backend.hpp"
 #include "natten/core/error.hpp"
 
 namespace natten::config {
@@ -226,8 +227,14 @@ bool valid_case_name(const std::string& s) {
 }  // namespace
 
 const std::vector<std::string>& case_ops(CaseKeys keys) {
-  static const std::vector<std::string> parity = {"na", "na_qk", "na_av", "merge"};
-  static const std::vector<std::string> bench = {"na", "na_qk", "na_av", "merge", "varlen"};
+  // The op families (natten/backend.hpp); natten-check's files hold only some of them.
+  const auto names = [](bool case_files_only) {
+    std::vector<std::string> v;
+    for (const OpFamilyInfo& f : op_families())
+      if (f.in_case_files || !case_files_only) v.emplace_back(f.name);
+    return v;
+  };
+  static const std::vector<std::string> parity = names(true), bench = names(false);
   return keys == CaseKeys::bench ? bench : parity;
 }
 

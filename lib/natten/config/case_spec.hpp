@@ -80,7 +80,8 @@ struct CaseSettings {
   std::optional<Setting<std::vector<std::vector<std::int64_t>>>> varlen_sizes;
 };
 
-// The values of the `op` key: na, na_qk, na_av, merge (+ varlen for natten-bench).
+// The values of the `op` key: the op families (natten/backend.hpp) natten-ref files hold, and for
+// natten-bench all of them (+ varlen).
 const std::vector<std::string>& case_ops(CaseKeys keys = CaseKeys::bench);
 // The accepted keys, canonical names first (aliases resolve to them).
 const std::vector<std::string>& known_keys(CaseKeys keys = CaseKeys::bench);

@@ -4,7 +4,6 @@
 
 #include "natten/core/error.hpp"
 #include "natten/io/case_reader.hpp"
-#include "natten/ops.hpp"
 
 namespace natten {
 
@@ -148,65 +147,6 @@ SplitCase load_split_case(const h5::Group& root, const std::string& name, std::i
     load_av(r, hf, c);
   }
   return c;
-}
-
-std::map<std::string, Tensor> run_split_forward(Backend& backend, const SplitCase& c) {
-  std::map<std::string, Tensor> ours;
-  if (c.op == "na_qk") {
-    ours["attention"] = na_qk(backend, c.params, c.qk);
-  } else if (c.op == "na_av") {
-    ours["output"] = na_av(backend, c.params, c.av);
-  } else if (c.op == "merge") {
-    const ForwardResult r = merge_attentions(backend, c.merge_outputs, c.merge_lses);
-    ours["output"] = r.output;
-    ours["logsumexp"] = r.lse;
-  } else {
-    fail("case '{}': unknown op '{}'", c.name, c.op);
-  }
-  return ours;
-}
-
-std::map<std::string, Tensor> run_split_backward(Backend& backend, const SplitCase& c) {
-  if (!c.has_backward()) fail("case '{}': no backward (the case has no gradient of its result)", c.name);
-  std::map<std::string, Tensor> ours;
-  if (c.op == "na_qk") {
-    const SplitQKGrads g = na_qk_backward(backend, c.params, c.qk, c.grad_result);
-    ours["grad_query"] = g.query;
-    ours["grad_key"] = g.key;
-    if (g.rpb.defined()) ours["grad_rpb"] = g.rpb;
-    if (g.additional_key.defined()) ours["grad_additional_key"] = g.additional_key;
-  } else if (c.op == "na_av") {
-    const SplitAVGrads g = na_av_backward(backend, c.params, c.av, c.grad_result);
-    ours["grad_attention"] = g.attention;
-    ours["grad_value"] = g.value;
-    if (g.additional_value.defined()) ours["grad_additional_value"] = g.additional_value;
-  } else if (c.op == "merge") {
-    // Fed the case's own merged output and logsumexp, so forward error cannot leak in.
-    const MergeGrads g = merge_attentions_backward(backend, c.merge_outputs, c.merge_lses,
-                                                   c.expected.at("output").to(c.dtype), c.expected.at("logsumexp"),
-                                                   c.grad_result, c.grad_lse);
-    for (std::size_t i = 0; i < g.outputs.size(); ++i) {
-      ours[fmt::format("grad_output_{}", i)] = g.outputs[i];
-      ours[fmt::format("grad_logsumexp_{}", i)] = g.lses[i];
-    }
-  } else {
-    fail("case '{}': unknown op '{}'", c.name, c.op);
-  }
-  return ours;
-}
-
-std::string why_backward_unsupported(const Backend& backend, const SplitCase& c) {
-  if (c.op == "na_qk") return unsupported_reason(backend, Op::qk_backward, validate_qk(c.params, c.qk));
-  if (c.op == "na_av") return unsupported_reason(backend, Op::av_backward, validate_av(c.params, c.av));
-  // merge has no NA problem: supported when implemented.
-  if (c.op == "merge") return unsupported_reason(backend, Op::merge_backward, Problem{});
-  fail("case '{}': unknown op '{}'", c.name, c.op);
-}
-
-std::map<std::string, Tensor> run_split_case(Backend& backend, const SplitCase& c) {
-  std::map<std::string, Tensor> ours = run_split_forward(backend, c);
-  if (c.has_backward()) ours.merge(run_split_backward(backend, c));
-  return ours;
 }
 
 void write_split_case(const h5::Group& root, const SplitCase& c, const std::string& producer_backend, bool compress) {

@@ -1,6 +1,6 @@
 // Cases of the split ops ("na_qk", "na_av", as in ../shared/natten-refs/README.md "Split ops") and
 // of merge_attentions ("merge", defined by this project) in a natten-ref v1 file: loading them into
-// library tensors (heads-last, the case's dtype), running them on a backend, and writing them.
+// library tensors (heads-last, the case's dtype) and writing them (natten/op runs them).
 // apps/natten-check/FORMAT.md documents the schema.
 #pragma once
 
@@ -9,7 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "natten/backend.hpp"
+#include "natten/core/merge.hpp"
+#include "natten/core/split.hpp"
 #include "natten/io/h5.hpp"
 
 namespace natten {
@@ -39,20 +40,6 @@ struct SplitCase {
 // are checked for shape and for NaN/Inf (-inf is allowed where it has a meaning: masked attention
 // slots, logsumexps of empty parts).
 SplitCase load_split_case(const h5::Group& root, const std::string& name, std::int64_t max_elements = kMaxElements);
-
-// Runs the case on a backend: forward, and backward when the case has grads (the backward of
-// merge consumes the case's expected output and logsumexp, as the fused backward consumes
-// upstream's). Returns our tensors under the names of `expected`. Throws Unsupported when the
-// backend lacks the op.
-std::map<std::string, Tensor> run_split_case(Backend& backend, const SplitCase& c);
-
-// The two halves of run_split_case, for callers that report a declined backward instead of failing
-// (natten-check): the forward throws Unsupported when the backend lacks the op; the backward needs
-// has_backward(), and why_backward_unsupported says beforehand whether the backend can run it
-// (empty when it can; otherwise natten::unsupported_reason's line).
-std::map<std::string, Tensor> run_split_forward(Backend& backend, const SplitCase& c);
-std::map<std::string, Tensor> run_split_backward(Backend& backend, const SplitCase& c);
-std::string why_backward_unsupported(const Backend& backend, const SplitCase& c);
 
 // Writes a case (heads-last) with its expected tensors; bf16 tensors are stored as float32.
 // compress: gzip in chunks (readers must handle both).

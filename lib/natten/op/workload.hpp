@@ -5,8 +5,7 @@
 // timed call with every output allocated and every untimed prerequisite (the forward a backward
 // consumes) done beforehand.
 //
-// Ops (the `op` key, natten-check's spelling): na (fused, FMHA fast path where windows cover the
-// whole grid), na_qk, na_av, merge, varlen. Row op names: "forward"/"backward" for na (as before,
+// Each op family's entry in the op table (op_table.hpp) makes its own (make_workload). Row op names: "forward"/"backward" for na (as before,
 // so baselines keep matching), otherwise the library's op_name(): "na_qk", "na_qk_backward",
 // "na_av", "na_av_backward", "merge", "merge_backward", "varlen_forward", "varlen_backward".
 #pragma once
@@ -48,8 +47,5 @@ class Workload {
   // allocation, no synchronization: the runner adds that).
   virtual std::function<void()> prepare(Backend& b, bool backward) = 0;
 };
-
-// Throws Error when the case cannot be set up (validated already by resolve_case, so rarely).
-std::unique_ptr<Workload> make_workload(const config::ResolvedCase& c, bool allow_fast_path);
 
 }  // namespace natten::bench

@@ -1,9 +1,9 @@
-// The ops a natten-ref case can hold (its `op` attribute), and for each: how to load a case, compute
-// its expected tensors with a backend, describe it, and generate and write one from an INI case
-// config. This table is THE place where ops are dispatched: natten-check (checking, --list,
-// --candidate, --write) and the parity tests go through it, so adding an op means adding one entry
-// here. Ops: "na" (fused), "na_qk" and "na_av" (upstream 0.14-0.17 split ops), "merge"
-// (merge_attentions); apps/natten-check/FORMAT.md documents each one's datasets.
+// The op table: for each op family (natten/backend.hpp: na, na_qk, na_av, merge, varlen) how to
+// load a natten-ref case, compute its tensors with a backend, describe, generate and write one
+// (natten-check), and how to benchmark one (natten-bench's Workload). This table is THE place where
+// ops are dispatched: natten-check, natten-bench and the tests iterate it. Each family's entry
+// lives in its own file beside this one (na.cpp, na_qk.cpp, na_av.cpp, merge.cpp, varlen.cpp);
+// apps/natten-check/FORMAT.md documents each one's datasets.
 #pragma once
 
 #include <map>
@@ -16,6 +16,7 @@
 #include "natten/config/case_spec.hpp"
 #include "natten/io/ref_case.hpp"
 #include "natten/io/split_case.hpp"
+#include "natten/op/workload.hpp"
 
 namespace natten {
 
@@ -42,8 +43,9 @@ struct OpOutputs {
 };
 
 struct CaseOp {
-  std::string_view op;           // the `op` attribute value
-  std::string_view description;  // one line, for docs and messages
+  OpFamily family;
+  std::string_view op;  // the `op` value, family_info(family).name (a literal: entries are constants)
+  // natten-check; null for a family natten-ref files do not hold (OpFamilyInfo::in_case_files).
   // Loads and validates a case of this op; throws Error naming the case and the problem.
   ParityCase (*load)(const h5::Group& root, const std::string& name, std::int64_t max_elements);
   // Computes the tensors named in expected(). Throws Unsupported when the backend cannot run the
@@ -57,11 +59,16 @@ struct CaseOp {
   // `backend`; and writing the case (heads-last; compress: gzip in chunks).
   ParityCase (*generate)(const config::ResolvedCase& cfg, Backend& backend);
   void (*write)(const h5::Group& root, const ParityCase& c, const std::string& producer_backend, bool compress);
+  // natten-bench: the case set up for timing (workload.hpp). Throws Error when it cannot be set up.
+  std::unique_ptr<bench::Workload> (*workload)(const config::ResolvedCase& cfg, bool allow_fast_path);
 };
 
-// nullptr when `op` is not known.
+// Every family's entry, in OpFamily order.
+const std::vector<const CaseOp*>& op_table();
+const CaseOp& case_op(OpFamily family);
+// nullptr when `op` is not known or natten-ref files do not hold it.
 const CaseOp* find_case_op(std::string_view op);
-// Known op names, comma-separated, for messages ("na, na_qk, na_av, merge").
+// Op names natten-ref files hold, comma-separated, for messages ("na, na_qk, na_av, merge").
 std::string known_case_ops();
 
 // Reads the case's `op` and loads it through its table entry; an unknown op is an Error
@@ -70,5 +77,11 @@ ParityCase load_case(const h5::Group& root, const std::string& name, std::int64_
 
 // The table entry for a config's op (ResolvedCase::op is checked when the config is parsed).
 const CaseOp& case_op_for(const config::ResolvedCase& cfg);
+// natten-bench: case_op_for(cfg).workload(cfg, allow_fast_path).
+std::unique_ptr<bench::Workload> make_workload(const config::ResolvedCase& cfg, bool allow_fast_path);
+
+// Forward, and backward when the case has one, on `backend`; throws Unsupported naming the part
+// the backend declines (tests that must run every part).
+std::map<std::string, Tensor> run_case(Backend& backend, const ParityCase& c);
 
 }  // namespace natten
