@@ -336,6 +336,10 @@ TEST(BenchRun, VerifiesTimesAndDerives) {
   const Baseline b = bench::parse_baseline(Json::parse(j.dump(), "mem"), "mem");
   EXPECT_EQ(b.entries.size(), 4u);
   EXPECT_TRUE(b.entries[1].reference_median.has_value());
+  // The seed (the case name's 64-bit FNV-1a hash: past 2^53 for almost every name) is an exact
+  // JSON integer.
+  const Json& problem = Json::parse(j.dump(), "mem").at("results", "").elements().at(0).at("problem", "");
+  EXPECT_EQ(problem.at("seed", "").as_uint("seed"), rep.results[0].seed);
 }
 
 TEST(BenchRun, WrongBackendFailsVerificationAndIsNotTimed) {
