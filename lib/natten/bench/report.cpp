@@ -18,8 +18,6 @@ std::string_view status_name(Status s) {
   return "?";
 }
 
-namespace {
-
 std::string short_dtype(DType t) {
   switch (t) {
     case DType::f32: return "fp32";
@@ -28,6 +26,8 @@ std::string short_dtype(DType t) {
   }
   return "?";
 }
+
+namespace {
 
 template <typename T>
 Json axes_json(const Problem& p, const T& v) {
