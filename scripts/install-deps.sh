@@ -10,6 +10,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 packages=(
   g++ cmake ninja-build pkg-config git        # toolchain
   libcli11-dev libfmt-dev                     # CLI, formatting
+  nlohmann-json3-dev                          # JSON reports (lib/natten/io/json.cpp)
   libhdf5-dev hdf5-tools                      # natten-ref files
   googletest libgtest-dev libbenchmark-dev    # tests and micro-benchmarks
   libhwy-dev                                  # SIMD with runtime dispatch (cpu backend)

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "natten/bench/guard.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/io/files.hpp"
 #include "natten/io/json.hpp"
 #include "support/run_command.hpp"
@@ -48,6 +49,10 @@ TEST(BenchExe, InformationalModes) {
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("--window-size"), std::string::npos);
   EXPECT_EQ(r.out.find("--inject-slowdown"), std::string::npos);  // test hook stays hidden
+  // Defaults come from the values a case is resolved with, not from hand-written help text.
+  EXPECT_NE(r.out.find("--dim TEXT=" + std::to_string(config::kCaseDefaults.dim)), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("--guard-stat TEXT=median"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FNV-1a hash of the case name"), std::string::npos) << r.out;  // --seed: a rule
   r = run("--list-backends");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.out.find("reference  available"), std::string::npos) << r.out;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <cmath>
+#include <cstdint>
 #include <thread>
 
 #include "natten/bench/guard.hpp"
@@ -46,8 +47,32 @@ TEST(BenchJson, RoundTripAndEscapes) {
   EXPECT_TRUE(r.at("b", "").as_bool("b"));
   EXPECT_EQ(r.at("a", "").elements().size(), 3u);
   EXPECT_EQ(Json::parse(R"("\u00e9\ud83d\ude00")", "mem").as_string("x"), "é\xF0\x9F\x98\x80");
-  // Invalid UTF-8 (a stray byte, a truncated sequence, an overlong form) becomes U+FFFD.
-  EXPECT_EQ(Json(std::string("a\xFF" "b\xE2\x82" "c\xC0\xAF")).dump(), "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  // Invalid UTF-8 becomes U+FFFD: a stray byte, a truncated sequence (one for the whole maximal
+  // subpart, Unicode's recommended practice), an overlong form (one per byte: C0 starts nothing).
+  EXPECT_EQ(Json(std::string("a\xFF" "b\xE2\x82" "c\xC0\xAF")).dump(), "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(BenchJson, IntegersKeepAllSixtyFourBits) {
+  const std::int64_t seed = (std::int64_t{1} << 53) + 1;  // the first integer a double cannot hold
+  Json j = Json::object();
+  j.set("seed", seed);
+  j.set("min", INT64_MIN);
+  j.set("x", 2.0);
+  const std::string text = j.dump(0);
+  EXPECT_EQ(text, "{\"seed\":9007199254740993,\"min\":-9223372036854775808,\"x\":2.0}");
+  const Json r = Json::parse(text, "mem");
+  EXPECT_EQ(r.at("seed", "").as_int("seed"), seed);
+  EXPECT_EQ(r.at("min", "").as_int("min"), INT64_MIN);
+  EXPECT_TRUE(r.at("seed", "").is_integer());
+  EXPECT_FALSE(r.at("x", "").is_integer());
+  EXPECT_EQ(r.at("x", "").as_number("x"), 2.0);
+  EXPECT_THROW(r.at("x", "").as_int("x"), Error);  // a double is never silently truncated
+  // Seeds are unsigned: all 64 bits survive too; past them a number is read as a double.
+  const Json u = Json::parse(Json(UINT64_MAX).dump(), "mem");
+  EXPECT_EQ(u.as_uint("u"), UINT64_MAX);
+  EXPECT_THROW(u.as_int("u"), Error);
+  EXPECT_THROW(Json(std::int64_t{-1}).as_uint("n"), Error);
+  EXPECT_FALSE(Json::parse("18446744073709551616", "mem").is_integer());
 }
 
 TEST(BenchJson, MalformedInputNamesLineAndColumn) {
@@ -59,15 +84,21 @@ TEST(BenchJson, MalformedInputNamesLineAndColumn) {
     }
     return std::string();
   };
-  EXPECT_NE(msg("{\n  \"a\": 1,\n  \"b\" 2}").find("f.json: line 3 column 7: expected ':'"), std::string::npos);
-  EXPECT_NE(msg("[1, 2").find("expected ',' or ']'"), std::string::npos);
-  EXPECT_NE(msg("{\"a\":1,\"a\":2}").find("duplicate member 'a'"), std::string::npos);
-  EXPECT_NE(msg("01x").find("unexpected text after the JSON value"), std::string::npos);
-  EXPECT_NE(msg("\"abc").find("unterminated string"), std::string::npos);
+  // The position is the offending character's, on its own line (columns restart after '\n').
+  EXPECT_NE(msg("{\n  \"a\": 1,\n  \"b\" 2}").find("f.json: line 3 column 7: "), std::string::npos);
+  EXPECT_NE(msg("{\n  \"a\": 1,\n  \"b\" 2}").find("expected ':'"), std::string::npos);
+  EXPECT_NE(msg("[1,\n]").find("f.json: line 2 column 1: "), std::string::npos);
+  EXPECT_NE(msg("[1, 2").find("f.json: line 1 column 6: "), std::string::npos);  // just past the end
+  EXPECT_NE(msg("[1, 2").find("expected ']'"), std::string::npos);
+  EXPECT_NE(msg("{\"a\":1,\n\"a\":2}").find("f.json: line 2 column 3: duplicate member 'a'"), std::string::npos);
+  EXPECT_NE(msg("01x").find("line 1 column 2: "), std::string::npos);
+  EXPECT_NE(msg("\"abc").find("missing closing quote"), std::string::npos);
+  EXPECT_NE(msg("").find("f.json: line 1 column 1: "), std::string::npos);
   EXPECT_NE(msg("").find("unexpected end of input"), std::string::npos);
-  EXPECT_NE(msg("[-]").find("bad number"), std::string::npos);
+  EXPECT_NE(msg("[-]").find("invalid number"), std::string::npos);
+  EXPECT_NE(msg("{\"a\": 1} // note").find("line 1 column 10: "), std::string::npos);  // no comments
   std::string deep(100, '[');
-  EXPECT_NE(msg(deep.c_str()).find("nesting too deep"), std::string::npos);
+  EXPECT_NE(msg(deep.c_str()).find("f.json: line 1 column 65: nesting too deep"), std::string::npos);
 }
 
 GuardEntry entry(const std::string& name, const std::string& backend, double median, double noise = 0.01) {
@@ -305,6 +336,10 @@ TEST(BenchRun, VerifiesTimesAndDerives) {
   const Baseline b = bench::parse_baseline(Json::parse(j.dump(), "mem"), "mem");
   EXPECT_EQ(b.entries.size(), 4u);
   EXPECT_TRUE(b.entries[1].reference_median.has_value());
+  // The seed (the case name's 64-bit FNV-1a hash: past 2^53 for almost every name) is an exact
+  // JSON integer.
+  const Json& problem = Json::parse(j.dump(), "mem").at("results", "").elements().at(0).at("problem", "");
+  EXPECT_EQ(problem.at("seed", "").as_uint("seed"), rep.results[0].seed);
 }
 
 TEST(BenchRun, WrongBackendFailsVerificationAndIsNotTimed) {

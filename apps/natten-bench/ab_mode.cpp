@@ -158,7 +158,7 @@ int ab_mode(const Options& o) {
     j.set("base", ab.base_exe);
     j.set("new", new_exe);
     j.set("rounds", ab.rounds);
-    j.set("seed", std::to_string(ab.seed));
+    j.set("seed", ab.seed);
     j.set("statistic", stat);
     j.set("order", json_array(order_log));
     add_comparison(j, rows, notes, regression, copt);

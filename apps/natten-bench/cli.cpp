@@ -10,7 +10,9 @@
 #include "natten/app/diagnostics.hpp"
 #include "natten/app/help_format.hpp"
 #include "natten/app/machine.hpp"
+#include "natten/bench/report.hpp"
 #include "natten/bench/work_guard.hpp"
+#include "natten/config/case_spec.hpp"
 #include "natten/core/error.hpp"
 
 namespace natten::bench {
@@ -27,23 +29,39 @@ struct ProblemFlag {
 
 const ProblemFlag kProblemFlags[] = {
     {"-i,--input-size", "input_size", "Spatial extents, one per axis (64,64 or 64 64); sets the rank", 3},
-    {"-b,--batch-size", "batch", "Batch size (default 1)", 1},
-    {"-n,--heads", "heads", "Query heads (default 4)", 1},
+    {"-b,--batch-size", "batch", "Batch size", 1},
+    {"-n,--heads", "heads", "Query heads", 1},
     {"--heads-kv", "heads_kv", "Key/value heads for GQA/MQA (default: --heads)", 1},
-    {"-d,--dim", "dim", "Head dim (default 32)", 1},
+    {"-d,--dim", "dim", "Head dim", 1},
     {"-w,--window-size,--k", "window_size", "Kernel (window) size: one value or one per axis (default 7 in the suite)", 3},
-    {"-s,--stride", "stride", "Stride: one value or one per axis (default 1)", 3},
-    {"--dilation", "dilation", "Dilation: one value or one per axis (default 1)", 3},
-    {"--dtype", "dtype", "Element type: fp32, fp16 or bf16 (default fp32)", 1},
-    {"--add-kv", "add_kv", "Additional KV tokens every query attends to (default 0)", 1},
+    {"-s,--stride", "stride", "Stride: one value or one per axis", 3},
+    {"--dilation", "dilation", "Dilation: one value or one per axis", 3},
+    {"--dtype", "dtype", "Element type: fp32, fp16 or bf16", 1},
+    {"--add-kv", "add_kv", "Additional KV tokens every query attends to", 1},
     {"--seed", "seed", "Input generator seed (default: the FNV-1a hash of the case name)", 1},
     {"--backend", "backend", "Backend(s) to time: a name, a comma list, or 'all' (default: cpu if available, else reference)", 64},
-    {"--threads", "threads", "CPU worker threads, 0 = all usable cores (default 0)", 1},
+    {"--threads", "threads", "CPU worker threads, 0 = all usable cores", 1},
     {"--op", "op", "Operation: na (fused, default), na_qk, na_av, merge, varlen", 1},
-    {"--parts", "parts", "merge: number of partial results merged (default 2)", 1},
+    {"--parts", "parts", "merge: number of partial results merged", 1},
     {"--varlen-sizes", "varlen_sizes",
      "varlen: one extent per sample (48x48 64x64, or 48x48;64x64); batch = samples, -i = padded size (default: max)", 1024},
 };
+
+// The default --help shows for a problem flag, from the values resolve_case fills in; empty where
+// the default is a rule the help text states.
+std::string problem_default(std::string_view key) {
+  const config::CaseDefaults& d = config::kCaseDefaults;
+  if (key == "batch") return std::to_string(d.batch);
+  if (key == "heads") return std::to_string(d.heads);
+  if (key == "dim") return std::to_string(d.dim);
+  if (key == "stride") return std::to_string(d.stride);
+  if (key == "dilation") return std::to_string(d.dilation);
+  if (key == "dtype") return short_dtype(d.dtype);
+  if (key == "add_kv") return std::to_string(d.add_kv);
+  if (key == "threads") return std::to_string(d.threads);
+  if (key == "parts") return std::to_string(d.parts);
+  return {};
+}
 
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
@@ -118,6 +136,7 @@ Options parse_command_line(int argc, const char* const* argv) {
   std::vector<std::pair<const ProblemFlag*, CLI::Option*>> problem_opts;
   for (const ProblemFlag& f : kProblemFlags) {
     CLI::Option* opt = app.add_option(f.names, values[f.key], f.help)->group("Problem");
+    opt->default_str(problem_default(f.key));  // shown only: an absent flag leaves the key unset
     if (std::string(f.key) == "varlen_sizes") opt->expected(1, f.max_values)->delimiter(';');
     else if (f.max_values > 1) opt->expected(1, f.max_values)->delimiter(',');
     problem_opts.emplace_back(&f, opt);
@@ -222,7 +241,7 @@ Options parse_command_line(int argc, const char* const* argv) {
          kRun);
   std::string guard_stat = "median";
   CLI::Option* guard_stat_opt =
-      in(app.add_option("--guard-stat", guard_stat, "Time guard: compare the median (default) or min time")->group("Guard"),
+      in(app.add_option("--guard-stat", guard_stat, "Time guard: compare the median or min time")->capture_default_str()->group("Guard"),
          kRun);
 
   WorkOptions& wo = o.work;

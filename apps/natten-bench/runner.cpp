@@ -21,7 +21,7 @@
 namespace natten::bench {
 namespace {
 
-int case_threads(const config::ResolvedCase& c) { return app::resolve_threads(c.threads.value_or(0)); }
+int case_threads(const config::ResolvedCase& c) { return app::resolve_threads(c.threads.value_or(config::kCaseDefaults.threads)); }
 
 struct Step {
   int index = 0, total = 0;

@@ -18,8 +18,6 @@ std::string_view status_name(Status s) {
   return "?";
 }
 
-namespace {
-
 std::string short_dtype(DType t) {
   switch (t) {
     case DType::f32: return "fp32";
@@ -28,6 +26,8 @@ std::string short_dtype(DType t) {
   }
   return "?";
 }
+
+namespace {
 
 template <typename T>
 Json axes_json(const Problem& p, const T& v) {
@@ -55,7 +55,7 @@ Json problem_json(const CaseResult& r) {
   j.set("dtype", std::string(dtype_name(p.dtype)));  // "float32": one spelling in both apps' JSON
   j.set("add_kv", p.extra_kv);
   j.set("scale", p.scale);
-  j.set("seed", std::to_string(r.seed));  // a string: JSON numbers lose 64-bit integers
+  j.set("seed", r.seed);  // all 64 bits, as an integer (earlier natten-bench/2 reports wrote a string)
   return j;
 }
 

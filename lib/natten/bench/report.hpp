@@ -24,6 +24,8 @@ std::string report_csv(const RunReport& report);
 
 // "1.23 ms", "456 us", "2.50 s": three significant digits and a unit.
 std::string format_seconds(double s);
+// "fp32", "fp16", "bf16": the spelling of tables and of natten-bench's --dtype.
+std::string short_dtype(DType t);
 // Per-axis values "64x64" of a problem's spatial extents, kernel, ... (first `rank` axes).
 std::string axes_str(const Problem& p, const std::array<int, kMaxRank>& v);
 std::string spatial_str(const Problem& p);

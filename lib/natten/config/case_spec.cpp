@@ -366,7 +366,7 @@ class Resolver {
     const std::vector<std::int64_t> size = extents(samples);
     const int rank = static_cast<int>(size.size());
     ProblemSpec& spec = rc_.spec;
-    spec.params = NAParams::uniform(rank, 2);
+    spec.params = NAParams::uniform(rank, 2, kCaseDefaults.stride, kCaseDefaults.dilation);
     for (int a = 0; a < rank; ++a) spec.spatial[static_cast<std::size_t>(a)] = size[static_cast<std::size_t>(a)];
     if (windowed && !window) fail("{}: case [{}] has no 'window_size' (or 'k')", def_.origin, def_.name);
     auto& p = spec.params;
@@ -375,13 +375,13 @@ class Resolver {
     if (stride) per_axis(s_.stride, rank, [&](int a, int v) { p.stride[ax(a)] = v; });
     if (dilation) per_axis(s_.dilation, rank, [&](int a, int v) { p.dilation[ax(a)] = v; });
     if (causal) per_axis(s_.causal, rank, [&](int a, bool v) { p.causal[ax(a)] = v; });
-    spec.batch = samples ? static_cast<std::int64_t>(s_.varlen_sizes->value.size()) : s_.batch ? s_.batch->value : 1;
-    spec.heads_q = s_.heads ? s_.heads->value : 4;
+    spec.batch = samples ? static_cast<std::int64_t>(s_.varlen_sizes->value.size()) : s_.batch ? s_.batch->value : kCaseDefaults.batch;
+    spec.heads_q = s_.heads ? s_.heads->value : kCaseDefaults.heads;
     spec.heads_kv = heads_kv ? s_.heads_kv->value : spec.heads_q;
-    spec.dim = s_.dim ? s_.dim->value : 32;
+    spec.dim = s_.dim ? s_.dim->value : kCaseDefaults.dim;
     spec.dim_v = spec.dim;
-    spec.dtype = s_.dtype ? s_.dtype->value : DType::f32;
-    spec.extra_kv = add_kv ? s_.add_kv->value : 0;
+    spec.dtype = s_.dtype ? s_.dtype->value : kCaseDefaults.dtype;
+    spec.extra_kv = add_kv ? s_.add_kv->value : kCaseDefaults.add_kv;
     rc_.backward = s_.backward && s_.backward->value;
     rc_.seed = s_.seed ? s_.seed->value : name_seed(def_.name);
     if (s_.backend) rc_.backends = s_.backend->value;

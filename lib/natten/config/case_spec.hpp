@@ -7,16 +7,16 @@
 //   op            na (fused, default) | na_qk | na_av | merge   (+ varlen for natten-bench)
 //   rank          1, 2 or 3 (optional: input_size's length is the rank; must agree when given)
 //   input_size    spatial extents, one per axis                           e.g. 64,64
-//   batch, heads, heads_kv (default: heads), dim     positive integers (defaults 1, 4, 32)
+//   batch, heads, heads_kv (default: heads), dim     positive integers (defaults: kCaseDefaults)
 //   window_size   alias k; one value or one per axis                      e.g. 7 or 7,5
-//   stride, dilation                                  one value or one per axis (default 1)
+//   stride, dilation                                  one value or one per axis
 //   causal        one value or one per axis                               e.g. true or 1,0
-//   dtype         fp32 | fp16 | bf16 (float32/float16/bfloat16 accepted)  (default fp32)
+//   dtype         fp32 | fp16 | bf16 (float32/float16/bfloat16 accepted)
 //   add_kv        number of additional KV tokens (0 = none)
 //   backward      true/false (also 1/0, yes/no, on/off): also run the backward pass
 //   seed          input generator seed (default: FNV-1a hash of the case name)
 //   rpb           na_qk: true/false, with a relative positional bias (default false)
-//   parts         merge: number of partial results merged, 2..1024 (default 2)
+//   parts         merge: number of partial results merged, 2..1024
 // natten-bench's own keys (CaseKeys::bench; errors in natten-check's files):
 //   backend       a backend name, a comma list, or "all" (every available one)
 //   threads       CPU worker threads, 0 = all usable cores
@@ -105,6 +105,22 @@ struct CaseDef {
 std::vector<CaseDef> cases_from_ini(const natten::IniFile& ini, CaseKeys keys = CaseKeys::bench);
 std::vector<CaseDef> read_cases(const std::string& path, CaseKeys keys = CaseKeys::bench);
 
+// The values of keys a case leaves out: resolve_case fills them in and natten-bench's --help
+// prints them, so the two cannot disagree. (heads_kv defaults to heads and seed to the FNV-1a
+// hash of the case name: rules, not values.)
+struct CaseDefaults {
+  std::int64_t batch = 1;
+  int heads = 4;
+  int dim = 32;
+  int stride = 1;
+  int dilation = 1;
+  DType dtype = DType::f32;
+  std::int64_t add_kv = 0;
+  int parts = 2;
+  int threads = 0;  // all usable cores
+};
+inline constexpr CaseDefaults kCaseDefaults{};
+
 // A case with every setting resolved and the problem validated.
 struct ResolvedCase {
   std::string name;    // the section name; also the HDF5 group name natten-check writes
@@ -117,15 +133,14 @@ struct ResolvedCase {
   bool backward = false;
   std::uint64_t seed = 0;
   bool rpb = false;                   // na_qk: with a relative positional bias
-  int parts = 2;                      // merge: number of parts
+  int parts = kCaseDefaults.parts;    // merge: number of parts
   std::vector<Extent> varlen_sizes;   // varlen: one per sample
   std::vector<std::string> backends;  // empty: the application's default
   std::optional<int> threads;         // unset: the application's default
 };
 
-// Fills defaults (batch 1, heads 4, heads_kv = heads, dim 32, stride 1, dilation 1, not causal,
-// fp32, no additional KV, forward only, seed = FNV-1a hash of the case name), broadcasts single
-// values over the rank and validates the problem.
+// Fills defaults (kCaseDefaults; heads_kv = heads, not causal, forward only, seed = FNV-1a hash
+// of the case name), broadcasts single values over the rank and validates the problem.
 ResolvedCase resolve_case(const CaseDef& def);
 // Every case of an INI file, resolved (natten-check --write reads its lists this way).
 std::vector<ResolvedCase> resolve_cases(const natten::IniFile& ini, CaseKeys keys);

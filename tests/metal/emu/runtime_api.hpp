@@ -1,5 +1,5 @@
 // The interface between emulated kernels (MSL compiled as C++ by clang-16) and the threadgroup
-// executor (runtime.cpp, compiled with the project's compiler). Plain C++ types only, so the two
+// executor (executor.cpp, compiled with the project's compiler). Plain C++ types only, so the two
 // sides may come from different compilers.
 #pragma once
 

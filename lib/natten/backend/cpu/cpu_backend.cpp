@@ -1,4 +1,5 @@
-// The `cpu` backend: fused SIMD forward and backward kernels, multithreaded with OpenMP.
+// The `cpu` backend: fused SIMD forward and backward kernels, multithreaded on the backend's own
+// thread pool (parallel.hpp says why not OpenMP).
 // This file is only the Backend interface; passes live in forward.cpp / backward.cpp, kernels in
 // *_kernel.cpp, work decomposition in tiling.*, threading in parallel.*.
 #include <fmt/format.h>

@@ -1,13 +1,17 @@
 // Per-target SIMD building blocks of the cpu backend kernels (Highway, compiled once per target).
 //
-// The kernels keep rows in their natural layout (head dim contiguous, zero-padded to a multiple of
-// the vector length) and vectorize along the head dim, so every window shape (borders, dilation,
-// stride, causal, any K) is handled exactly, without masks or transposes. Dot products come in
-// batches of one vector's worth of (row a, row b) pairs and are finished by a reduction tree that
-// turns `lanes` partial-sum vectors into one vector holding the `lanes` dot products: the tree
-// costs one add and two lane permutations per pair instead of a full horizontal sum each, and
-// every pair is reduced in the same order wherever it sits in a batch (results do not depend on
-// how pairs are batched, hence on tiling or threads).
+// Two layouts. Rows (head dim contiguous, zero-padded to a multiple of the vector length) are
+// vectorized along the head dim: any window shape (borders, dilation, stride, causal, any K) is
+// handled exactly, one (row a, row b) pair per lane of a dot-product batch. Dot products come in
+// batches of one vector's worth of pairs and are finished by a reduction tree that turns `lanes`
+// partial-sum vectors into one vector holding the `lanes` dot products: the tree costs one add
+// and two lane permutations per pair instead of a full horizontal sum each, and every pair is
+// reduced in the same order wherever it sits in a batch (results do not depend on how pairs are
+// batched, hence on tiling or threads). Columns (rows transposed into dim-major scratch, below)
+// put consecutive positions in one vector, so a vector spans queries (or keys) whose windows are
+// shifted copies of each other; at borders a lane permutation (ShiftedLoad) or, for windows of
+// different sizes (windows.hpp, masked LaneRun), a per-lane mask keeps the result exact. Segment
+// tails (SegmentMax, ExpSegment) are masked with FirstN rather than padded.
 //
 // Only targets with a compile-time lane count are compiled: the tree needs it. Scalable SVE/SVE2
 // and RVV are disabled in CMake; SVE_256 and SVE2_128 (SVE of a known vector length, checked by
