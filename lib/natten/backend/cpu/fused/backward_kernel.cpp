@@ -1,0 +1,645 @@
+// Fused backward kernels (see backward.cpp for the passes). Every pass recomputes the scores it
+// needs from Q, K and the forward's logsumexp (P = exp(S - lse)), so nothing of the attention
+// matrix is stored beyond one pass of one tile:
+//   query pass  dQ = scale * sum_k dS K, over each query's window;
+//   key pass    dV = sum_q P dO and dK = scale * sum_q dS Q, over each key's inverse window;
+//   extra pass  the same for additional KV tokens, over every query of the kv group;
+// with dS = P * (dO . V - delta). Queries are loaded pre-multiplied by `scale`, which gives both
+// the scaled scores and dK's factor.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "natten/backend/cpu/fused/backward_kernel.cpp"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include "natten/backend/cpu/fused/kernels.hpp"
+#include "natten/backend/cpu/common/simd-inl.h"
+#include "natten/backend/cpu/fused/row_kernels-inl.h"
+#include "natten/backend/cpu/fused/tile_io-inl.h"
+#include "natten/backend/cpu/fused/windows.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace natten::cpu::HWY_NAMESPACE {
+namespace {
+
+enum Slot {
+  kHaloA, kHaloB, kHaloLse, kHaloDelta,   // halo rows (K, V or scaled Q, dO) and per-row stats
+  kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
+  kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
+  kPairOther, kPairSlot, kSegments, kRuns, kZero,
+  kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kBlocks, kVecProb, kVecGrad, kVecAccA, kVecAccB,
+  kTileStats, kNeeded
+};
+
+// Keys per block row and chunk of a vector run (P and dS: this many vectors each).
+constexpr int kVecKeys = 192;
+
+inline std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
+  const std::array<int, kMaxRank> pos = tile_position(u, index);
+  const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
+  return (b * e.tokens + token) * heads + head;
+}
+
+template <typename T>
+void DeltaRowsT(const BackwardArgs& A, std::int64_t b, std::int64_t first, std::int64_t count, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dvp = padded(e.dim_v);
+  float* o = ws.floats(kTileA, dvp);
+  float* g = ws.floats(kTileB, dvp);
+  for (std::int64_t t = first; t < first + count; ++t) {
+    for (int h = 0; h < e.heads_q; ++h) {
+      const std::int64_t row = (b * e.tokens + t) * e.heads_q + h;
+      LoadRow(static_cast<const T*>(A.output) + row * e.dim_v, e.dim_v, 1.0f, o);
+      LoadRow(static_cast<const T*>(A.d_output) + row * e.dim_v, e.dim_v, 1.0f, g);
+      A.delta[row] = DotRow(o, g, dvp);
+    }
+  }
+}
+
+// Pairs of a whole tile (query windows or key inverse windows), built once per unit and reused by
+// every head, with the runs of entries whose pairs fit the score budget.
+struct TilePairs {
+  int* needed;  // halo rows the pairs use (null: all), see mark_rows
+  int* other;   // halo row of each pair
+  int* slot;   // tile entry of each pair
+  int* seg;    // first pair of each entry, then the total
+  int* run_first;
+  int runs;
+};
+inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int halo, const TileSplit& split,
+                                Workspace& ws) {
+  const int n = split.general;
+  const std::size_t cap = static_cast<std::size_t>(n) * static_cast<std::size_t>(max_window_size(u, side) + extra);
+  TilePairs t{nullptr, ws.ints(kPairOther, cap), ws.ints(kPairSlot, cap),
+              ws.ints(kSegments, static_cast<std::size_t>(n) + 1), ws.ints(kRuns, static_cast<std::size_t>(n) + 1), 0};
+  const int np = build_pairs(u, side, 0, n, extra, halo, t.other, t.slot, t.seg, split.entries);
+  t.runs = n > 0 ? split_runs(t.seg, n, kPairBudget, t.run_first) : 0;
+  if (split.runs > 0 && n > 0) {  // general entries are the few at the borders: load only their rows
+    t.needed = ws.ints(kNeeded, static_cast<std::size_t>(halo));
+    mark_rows(t.other, np, halo, t.needed);
+  }
+  return t;
+}
+
+// Windows below this many keys (1D with small K) keep the pair-list path in the backward: there
+// the dim-major copies of four tensors per pass cost more than the FMAs they feed (measured: 1D
+// L=256 K=7 backward 243 us with vector runs, 192 us without).
+constexpr int kMinVectorWindow = 16;
+
+inline TileSplit SplitTile(const UnitGeom& u, TileSide side, bool vectors, Workspace& ws) {
+  vectors = vectors && max_window_size(u, side) >= kMinVectorWindow;
+  // Masked runs on the key side: inverse windows change size near borders (K=7, 64 columns: 14
+  // columns), which would otherwise all take the general path.
+  return split_tile(u, side, vectors, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
+                    side == TileSide::keys,
+                    reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
+                    ws.ints(kGeneral, static_cast<std::size_t>(u.tile_size())));
+}
+
+// Calls f(p0, p1) for consecutive passes of at most kPairBudget pairs that never split an entry
+// (except an entry that alone has more pairs than the budget).
+template <class F>
+HWY_INLINE void ForEachPass(const TilePairs& t, F&& f) {
+  for (int r = 0; r < t.runs; ++r) {
+    const int end = t.seg[t.run_first[r + 1]];
+    for (int p0 = t.seg[t.run_first[r]]; p0 < end; p0 += kPairBudget) f(p0, std::min(end, p0 + kPairBudget));
+  }
+}
+
+// Per (token, head) floats of the box's positions, then zeros up to `count` (lanes past a run).
+inline void LoadScalarsPadded(const float* src, const Extents& e, const UnitGeom& u, const Box& box, std::int64_t b,
+                              int h, std::size_t rows, std::size_t count, float* dst) {
+  LoadBoxScalars(src, e, u, box, b, h, dst);
+  for (std::size_t i = rows; i < count; ++i) dst[i] = 0.0f;
+}
+
+// Scratch of the vector runs of one row block (dim-major copies, see simd-inl.h "columns").
+struct RunScratch {
+  float* prob[kMaxBlockRows];   // per block row, kVecKeys vectors: scores, then P
+  float* grad[kMaxBlockRows];   // per block row, kVecKeys vectors: dP, then dS
+  float* acc_a[kMaxBlockRows];  // per block row, dim vectors: dQ or dK of its lanes
+  float* acc_b[kMaxBlockRows];  // per block row, dim_v vectors: dV of its lanes
+};
+inline RunScratch MakeRunScratch(const Extents& e, Workspace& ws) {
+  const std::size_t keys = static_cast<std::size_t>(kVecKeys) * kLanes;
+  const std::size_t da = static_cast<std::size_t>(e.dim) * kLanes, db = static_cast<std::size_t>(e.dim_v) * kLanes;
+  float* prob = ws.floats(kVecProb, kBlockRows * keys);
+  float* grad = ws.floats(kVecGrad, kBlockRows * keys);
+  float* acc_a = ws.floats(kVecAccA, kBlockRows * da);
+  float* acc_b = ws.floats(kVecAccB, kBlockRows * db);
+  RunScratch rs{};
+  for (int r = 0; r < kBlockRows; ++r) {
+    const std::size_t i = static_cast<std::size_t>(r);
+    rs.prob[r] = prob + i * keys;
+    rs.grad[r] = grad + i * keys;
+    rs.acc_a[r] = acc_a + i * da;
+    rs.acc_b[r] = acc_b + i * db;
+  }
+  return rs;
+}
+
+// Zeroes the first `dim` vectors of each block row's accumulator.
+inline void ZeroBlockAcc(float* const* acc, int rows, int dim) {
+  for (int r = 0; r < rows; ++r) ZeroRows(acc[r], static_cast<std::size_t>(dim) * kLanes);
+}
+
+// One chunk's backward softmax step for a block row, P and dS in place of scores and dP (n
+// vectors): P = exp(S - lse), dS = P * (dP - delta), lse and delta per lane (the row's own).
+HWY_INLINE void RowProbAndGrad(float* s, float* dp, int n, VF lse, VF delta) {
+  const DF d;
+  for (int i = 0; i < n; ++i) {
+    float* si = s + static_cast<std::size_t>(i) * kLanes;
+    float* gi = dp + static_cast<std::size_t>(i) * kLanes;
+    const VF p = ExpNonPositive(hn::Sub(hn::Load(d, si), lse));
+    hn::Store(p, d, si);
+    hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, gi), delta)), d, gi);
+  }
+}
+
+// The key pass's step: there the lanes are keys, and each (key row, x) is a query of the halo whose
+// lse and delta come from the halo's per-position scalars at the run's shifted (permuted) offset.
+// Masked runs (LaneRun::masked) zero P and dS where step t = t0 + x is outside a lane's window
+// [lo, hi) (lo, hi, t0: per-lane vectors and the chunk's first step).
+struct StepMask {
+  VFSlot lo, hi;
+  int t0;
+};
+template <bool kPerm, bool kMask>
+HWY_INLINE void ChunkProbAndGradT(const BlockChunk& ch, int key_rows, const float* lse, const float* delta,
+                                  std::size_t halo_row, const LaneIndices& perm, const StepMask& mask, float* const* s,
+                                  float* const* dp) {
+  const DF d;
+  for (int u = 0; u < key_rows; ++u) {
+    const KeyRow& kr = ch.key_row[u];
+    const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(kr.row) * static_cast<std::ptrdiff_t>(halo_row) + ch.lane0;
+    for (int x = 0; x < ch.keys; ++x) {
+      const VF l = ShiftedLoad<kPerm>(lse + at + x, perm);
+      const VF dl = ShiftedLoad<kPerm>(delta + at + x, perm);
+      auto valid = hn::Eq(l, l);
+      if constexpr (kMask) {
+        const VF t = hn::Set(d, static_cast<float>(mask.t0 + x));
+        valid = hn::And(hn::Ge(t, static_cast<VF>(mask.lo)), hn::Lt(t, static_cast<VF>(mask.hi)));
+      }
+      for (int r = kr.lo; r < kr.hi; ++r) {
+        const std::size_t i = ChunkIndex(ch, kr, r, x) * kLanes;
+        VF p = ExpNonPositive(hn::Sub(hn::Load(d, s[r] + i), l));
+        if constexpr (kMask) p = hn::IfThenElseZero(valid, p);
+        hn::Store(p, d, s[r] + i);
+        hn::Store(hn::Mul(p, hn::Sub(hn::Load(d, dp[r] + i), dl)), d, dp[r] + i);
+      }
+    }
+  }
+}
+
+// dQ of one vector run of a row block of queries (lanes = consecutive positions along the lane
+// axis with shifted windows; windows over the other axes from the block's key rows).
+template <typename T>
+void QueryBlock(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, int h, const RowBlock& rb,
+                const KeyRow* kr, const LaneRun& run, const float* qc, const float* doc, std::size_t ldq,
+                const float* kc, const float* vc, std::size_t ldk, const float* tlse, const float* tdelta,
+                const RunScratch& rs) {
+  const Extents& e = A.e;
+  const DF d;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const LaneIndices* pp = run.shifted ? nullptr : &perm;
+  const int la = lane_axis(u);
+  const int row_length = u.tile_extent(la);
+  const NattenRange wx = innermost_window(u, TileSide::queries, run.begin);
+  const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
+  const BlockRowColumns rc = RowColumns(rb, row_length, run.begin, qc, doc);  // queries, dO
+  const int* entry = rc.entry;
+  ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
+  ForChunks(rb, kr, wx.start - u.ax[la].halo_begin, wx.end - wx.start, kVecKeys,
+            [&](const BlockChunk& ch, int key_rows, const int* rows_read) {
+              ChunkDots(ch, key_rows, rc.a, ldq, kc, ldk, halo_row, e.dim, pp, rs.prob);
+              ChunkDots(ch, key_rows, rc.b, ldq, vc, ldk, halo_row, e.dim_v, pp, rs.grad);
+              for (int r = 0; r < rb.rows; ++r) {
+                RowProbAndGrad(rs.prob[r], rs.grad[r], rows_read[r] * ch.keys, hn::LoadU(d, tlse + entry[r]),
+                               hn::LoadU(d, tdelta + entry[r]));
+              }
+              ChunkAccumulate(ch, key_rows, rb.rows, rs.grad, kc, ldk, halo_row, e.dim, pp, rs.acc_a);
+            });
+  HWY_ALIGN float scale[kLanes];
+  hn::Store(hn::Set(d, e.scale), d, scale);
+  const std::int64_t row_step = lane_token_step(e, u) * e.heads_q * e.dim;
+  for (int r = 0; r < rb.rows; ++r) {
+    ColumnsToRows<false>(rs.acc_a[r], e.dim, scale, run.lanes,
+                         static_cast<T*>(A.d_query) + TileRow(e, u, b, entry[r], h, e.heads_q) * e.dim, row_step);
+  }
+}
+
+// dK and dV of one vector run of a row block of keys (lanes = consecutive positions along the lane
+// axis with shifted inverse windows) for one query head, added into the tile's gradient rows.
+inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, const KeyRow* kr, const LaneRun& run,
+                     const float* kc, const float* vc, std::size_t ldt, const float* qc, const float* doc,
+                     std::size_t ldh, const float* lseh, const float* delh, const RunScratch& rs, float* dkbuf,
+                     std::size_t dp, float* dvbuf, std::size_t dvp) {
+  const DF d;
+  const LaneIndices perm = lane_indices(run.lane_of);
+  const int la = lane_axis(u);
+  const int row_length = u.tile_extent(la);
+  // The lane-0 window along the lane axis (halo-relative start, steps); masked runs span the union.
+  const NattenRange wx = innermost_window(u, TileSide::keys, run.begin);
+  const int lane0 = run.masked ? u.ax[la].begin + run.begin + run.first - u.ax[la].halo_begin
+                               : wx.start - u.ax[la].halo_begin;
+  const int steps = run.masked ? run.steps : wx.end - wx.start;
+  if (steps <= 0) return;
+  StepMask mask{hn::Zero(d), hn::Zero(d), 0};
+  if (run.masked) {
+    HWY_ALIGN float lo[kLanes], hi[kLanes];
+    for (std::size_t l = 0; l < kLanes; ++l) {
+      lo[l] = static_cast<float>(run.lo[l]);
+      hi[l] = static_cast<float>(run.hi[l]);
+    }
+    mask.lo = hn::Load(d, lo);
+    mask.hi = hn::Load(d, hi);
+  }
+  const std::size_t halo_row = static_cast<std::size_t>(u.halo_extent(la));
+  const BlockRowColumns rc = RowColumns(rb, row_length, run.begin, kc, vc);  // keys, values
+  const int* entry = rc.entry;
+  ZeroBlockAcc(rs.acc_a, rb.rows, e.dim);
+  ZeroBlockAcc(rs.acc_b, rb.rows, e.dim_v);
+  ForChunks(rb, kr, lane0, steps, kVecKeys,
+            [&](const BlockChunk& ch, int key_rows, const int*) {
+              const LaneIndices* pp = run.shifted ? nullptr : &perm;
+              ChunkDots(ch, key_rows, rc.a, ldt, qc, ldh, halo_row, e.dim, pp, rs.prob);
+              ChunkDots(ch, key_rows, rc.b, ldt, doc, ldh, halo_row, e.dim_v, pp, rs.grad);
+              StepMask m = mask;
+              m.t0 = ch.lane0 - lane0;
+              if (run.masked) {
+                ChunkProbAndGradT<false, true>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
+              } else if (run.shifted) {
+                ChunkProbAndGradT<false, false>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
+              } else {
+                ChunkProbAndGradT<true, false>(ch, key_rows, lseh, delh, halo_row, perm, m, rs.prob, rs.grad);
+              }
+              ChunkAccumulate(ch, key_rows, rb.rows, rs.prob, doc, ldh, halo_row, e.dim_v, pp, rs.acc_b);
+              ChunkAccumulate(ch, key_rows, rb.rows, rs.grad, qc, ldh, halo_row, e.dim, pp, rs.acc_a);
+            });
+  HWY_ALIGN float one[kLanes];
+  hn::Store(hn::Set(d, 1.0f), d, one);
+  for (int r = 0; r < rb.rows; ++r) {
+    ColumnsToRows<true>(rs.acc_a[r], e.dim, one, run.lanes, dkbuf + static_cast<std::size_t>(entry[r]) * dp,
+                        static_cast<std::int64_t>(dp));
+    ColumnsToRows<true>(rs.acc_b[r], e.dim_v, one, run.lanes, dvbuf + static_cast<std::size_t>(entry[r]) * dvp,
+                        static_cast<std::int64_t>(dvp));
+  }
+}
+
+template <typename T>
+void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
+  const int halo = static_cast<int>(u.halo_size());
+  const int extra = static_cast<int>(e.extra_kv);
+  const std::size_t rows = static_cast<std::size_t>(halo + extra);
+  const int tile = static_cast<int>(u.tile_size());
+  // Interior queries run as vectors across positions; the others (borders, stride, additional KV)
+  // take the general path over pair lists.
+  const TileSplit split = SplitTile(u, TileSide::queries, extra == 0, ws);
+  const int general = split.general;
+  const TilePairs tp = BuildTilePairs(u, TileSide::queries, extra, halo, split, ws);
+
+  float* kh = ws.floats(kHaloA, rows * dp);
+  float* vh = ws.floats(kHaloB, rows * dvp);
+  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
+  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
+  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(general) * dp);
+  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(general));  // lse, delta per query
+  float* prob = ws.floats(kProb, kPairBudget);
+  float* grad = ws.floats(kGrad, kPairBudget);
+  float* pair_lse = ws.floats(kPairLse, kPairBudget);
+  float* pair_delta = ws.floats(kPairDelta, kPairBudget);
+  float* zero = ws.floats(kZero, std::max(dp, dvp));
+  ZeroRows(zero, std::max(dp, dvp));
+
+  const std::size_t ldk = column_stride(static_cast<std::size_t>(halo));
+  const std::size_t ldq = column_stride(static_cast<std::size_t>(tile));
+  float* kc = nullptr;
+  float* vc = nullptr;
+  float* qc = nullptr;
+  float* doc = nullptr;
+  float* tlse = nullptr;
+  RunScratch rs{};
+  UnitBlocks blocks;
+  if (split.runs > 0) {
+    kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
+    vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
+    qc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldq);
+    doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
+    tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
+    rs = MakeRunScratch(e, ws);
+    blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
+                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
+  }
+
+  const auto* query = static_cast<const T*>(A.query);
+  const auto* d_out = static_cast<const T*>(A.d_output);
+  auto* d_query = static_cast<T*>(A.d_query);
+  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
+    if (general > 0) {
+      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, tp.needed);
+      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, tp.needed);
+      if (extra > 0) {
+        LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
+        LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
+      }
+    }
+    if (split.runs > 0) {
+      LoadBoxColumns<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldk);
+      LoadBoxColumns<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldk);
+    }
+    for (int gh = 0; gh < e.group(); ++gh) {
+      const int h = kvh * e.group() + gh;
+      if (split.runs > 0) {
+        LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
+        LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
+        LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
+        LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
+        for (int bi = 0; bi < blocks.count; ++bi) {
+          for (int i = 0; i < split.runs; ++i) {
+            QueryBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, doc, ldq, kc, vc,
+                          ldk, tlse, tlse + ldq, rs);
+          }
+        }
+      }
+      if (general == 0) continue;
+      for (int s = 0; s < general; ++s) {
+        const std::int64_t row = TileRow(e, u, b, split.entries[s], h, e.heads_q);
+        LoadRow(query + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
+        LoadRow(d_out + row * e.dim_v, e.dim_v, 1.0f, dobuf + static_cast<std::size_t>(s) * dvp);
+        qstats[2 * s] = A.lse[row];
+        qstats[2 * s + 1] = A.delta[row];
+      }
+      ZeroRows(dqbuf, static_cast<std::size_t>(general) * dp);
+
+      ForEachPass(tp, [&](int p0, int p1) {
+        DotPairs(qbuf, tp.slot, kh, tp.other, dp, p0, p1, zero, prob);
+        DotPairs(dobuf, tp.slot, vh, tp.other, dvp, p0, p1, zero, grad);
+        for (int i = p0; i < p1; ++i) {
+          pair_lse[i - p0] = qstats[2 * tp.slot[i]];
+          pair_delta[i - p0] = qstats[2 * tp.slot[i] + 1];
+        }
+        ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
+        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
+          const int lo = std::max(tp.seg[s], p0);
+          const int hi = std::min(tp.seg[s + 1], p1);
+          AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo,
+                         static_cast<std::size_t>(hi - lo), kh, dp, dp);
+        }
+      });
+      for (int s = 0; s < general; ++s) {
+        const std::int64_t row = TileRow(e, u, b, split.entries[s], h, e.heads_q);
+        StoreRow(dqbuf + static_cast<std::size_t>(s) * dp, e.dim, e.scale, d_query + row * e.dim);
+      }
+    }
+  }
+}
+
+// Floats a key tile's masked runs read before the first and past the last halo row (their steps
+// start before a lane's own window; values read there are masked out, but must be finite memory).
+struct MaskedPads {
+  std::size_t before = 0, after = 0;
+};
+inline MaskedPads MaskedRunPads(const UnitGeom& u, const TileSplit& split) {
+  const int la = lane_axis(u);
+  const int row = u.halo_extent(la);
+  int lo = 0, hi = row;
+  for (int i = 0; i < split.runs; ++i) {
+    const LaneRun& run = split.run[i];
+    if (!run.masked) continue;
+    const int start = u.ax[la].begin + run.begin + run.first - u.ax[la].halo_begin;
+    lo = std::min(lo, start);
+    hi = std::max(hi, start + run.steps + static_cast<int>(kLanes));
+  }
+  return {static_cast<std::size_t>(-lo), static_cast<std::size_t>(hi - row)};
+}
+
+template <typename T>
+void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
+  const int halo = static_cast<int>(u.halo_size());
+  const std::size_t hrows = static_cast<std::size_t>(halo);
+  const int tile = static_cast<int>(u.tile_size());
+  // Interior keys run as vectors across positions (their inverse windows are shifted copies); the
+  // others take the general path over pair lists.
+  const TileSplit split = SplitTile(u, TileSide::keys, true, ws);
+  const int general = split.general;
+  const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, split, ws);
+
+  // The queries attending this tile's keys (one query head at a time), and the tile's keys. The
+  // halo's columns (and lse, delta) get room before and after for masked runs' loads.
+  const MaskedPads pads = MaskedRunPads(u, split);
+  const std::size_t ldh = column_stride(hrows + pads.after);
+  const std::size_t front = (pads.before + kLanes - 1) / kLanes * kLanes;
+  const std::size_t ldt = column_stride(static_cast<std::size_t>(tile));
+  float* qh = ws.floats(kHaloA, hrows * dp);
+  float* doh = ws.floats(kHaloB, hrows * dvp);
+  float* lseh = ws.floats(kHaloLse, front + ldh) + front;
+  float* delh = ws.floats(kHaloDelta, front + ldh) + front;
+  ZeroRows(lseh - front, front);
+  ZeroRows(delh - front, front);
+  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
+  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
+  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);  // every tile entry
+  float* dvbuf = ws.floats(kGradB, static_cast<std::size_t>(tile) * dvp);
+  float* prob = ws.floats(kProb, kPairBudget);
+  float* grad = ws.floats(kGrad, kPairBudget);
+  float* pair_lse = ws.floats(kPairLse, kPairBudget);
+  float* pair_delta = ws.floats(kPairDelta, kPairBudget);
+  float* zero = ws.floats(kZero, std::max(dp, dvp));
+  ZeroRows(zero, std::max(dp, dvp));
+
+  float* kc = nullptr;
+  float* vc = nullptr;
+  float* qc = nullptr;
+  float* doc = nullptr;
+  RunScratch rs{};
+  UnitBlocks blocks;
+  if (split.runs > 0) {
+    kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
+    vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
+    qc = ws.floats(kColA, front + static_cast<std::size_t>(e.dim) * ldh) + front;
+    doc = ws.floats(kColB, front + static_cast<std::size_t>(e.dim_v) * ldh) + front;
+    ZeroRows(qc - front, front);
+    ZeroRows(doc - front, front);
+    rs = MakeRunScratch(e, ws);
+    blocks = build_unit_blocks(u, TileSide::keys, split.rows, kBlockRows,
+                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::keys, split.rows, kBlockRows)));
+  }
+
+  const auto* key = static_cast<const T*>(A.key);
+  const auto* value = static_cast<const T*>(A.value);
+  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
+    for (int s = 0; s < general; ++s) {
+      const std::int64_t row = TileRow(e, u, b, split.entries[s], kvh, e.heads_kv);
+      LoadRow(key + row * e.dim, e.dim, 1.0f, kbuf + static_cast<std::size_t>(s) * dp);
+      LoadRow(value + row * e.dim_v, e.dim_v, 1.0f, vbuf + static_cast<std::size_t>(s) * dvp);
+    }
+    if (split.runs > 0) {
+      LoadBoxColumns<T>(A.key, e, u, tile_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldt);
+      LoadBoxColumns<T>(A.value, e, u, tile_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldt);
+    }
+    ZeroRows(dkbuf, static_cast<std::size_t>(tile) * dp);
+    ZeroRows(dvbuf, static_cast<std::size_t>(tile) * dvp);
+
+    for (int gh = 0; gh < e.group(); ++gh) {
+      const int h = kvh * e.group() + gh;
+      LoadScalarsPadded(A.lse, e, u, halo_box(u), b, h, hrows, ldh, lseh);
+      LoadScalarsPadded(A.delta, e, u, halo_box(u), b, h, hrows, ldh, delh);
+      if (split.runs > 0) {
+        LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
+        LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
+        for (int bi = 0; bi < blocks.count; ++bi) {
+          for (int i = 0; i < split.runs; ++i) {
+            KeyBlock(e, u, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
+                     delh, rs, dkbuf, dp, dvbuf, dvp);
+          }
+        }
+      }
+      if (general == 0) continue;
+      LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh, tp.needed);
+      LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh, tp.needed);
+      ForEachPass(tp, [&](int p0, int p1) {
+        DotPairs(kbuf, tp.slot, qh, tp.other, dp, p0, p1, zero, prob);
+        DotPairs(vbuf, tp.slot, doh, tp.other, dvp, p0, p1, zero, grad);
+        for (int i = p0; i < p1; ++i) {
+          pair_lse[i - p0] = lseh[tp.other[i]];
+          pair_delta[i - p0] = delh[tp.other[i]];
+        }
+        ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
+        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
+          const int lo = std::max(tp.seg[s], p0);
+          const int hi = std::min(tp.seg[s + 1], p1);
+          const std::size_t n = static_cast<std::size_t>(hi - lo);
+          const std::size_t entry = static_cast<std::size_t>(split.entries[s]);
+          AccumulateRows(dvbuf + entry * dvp, prob + (lo - p0), tp.other + lo, n, doh, dvp, dvp);
+          AccumulateRows(dkbuf + entry * dp, grad + (lo - p0), tp.other + lo, n, qh, dp, dp);
+        }
+      });
+    }
+    for (int s = 0; s < tile; ++s) {
+      const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
+      StoreRow(dkbuf + static_cast<std::size_t>(s) * dp, e.dim, 1.0f, static_cast<T*>(A.d_key) + row * e.dim);
+      StoreRow(dvbuf + static_cast<std::size_t>(s) * dvp, e.dim_v, 1.0f, static_cast<T*>(A.d_value) + row * e.dim_v);
+    }
+  }
+}
+
+template <typename T>
+void ExtraKvUnitT(const BackwardArgs& A, std::int64_t b, int kvh, std::int64_t token, Workspace& ws) {
+  const Extents& e = A.e;
+  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
+  const std::int64_t kv_row = (b * e.extra_kv + token) * e.heads_kv + kvh;
+  float* kv = ws.floats(kTileA, dp + dvp);  // this token's key row, then its value row
+  float* grads = ws.floats(kGradA, dp + dvp);
+  LoadRow(static_cast<const T*>(A.additional_key) + kv_row * e.dim, e.dim, 1.0f, kv);
+  LoadRow(static_cast<const T*>(A.additional_value) + kv_row * e.dim_v, e.dim_v, 1.0f, kv + dp);
+  ZeroRows(grads, dp + dvp);
+
+  // Queries in chunks of kChunk tokens; every pair shares the one key/value row.
+  constexpr int kChunk = 256;
+  float* qbuf = ws.floats(kHaloA, kChunk * dp);
+  float* dobuf = ws.floats(kHaloB, kChunk * dvp);
+  float* lse = ws.floats(kPairLse, kChunk);
+  float* delta = ws.floats(kPairDelta, kChunk);
+  float* prob = ws.floats(kProb, kChunk);
+  float* grad = ws.floats(kGrad, kChunk);
+  int* iota = ws.ints(kPairSlot, kChunk);
+  int* same = ws.ints(kPairOther, kChunk);
+  for (int i = 0; i < kChunk; ++i) {
+    iota[i] = i;
+    same[i] = 0;
+  }
+  float* zero = ws.floats(kZero, std::max(dp, dvp));
+  ZeroRows(zero, std::max(dp, dvp));
+
+  for (int gh = 0; gh < e.group(); ++gh) {
+    const int h = kvh * e.group() + gh;
+    for (std::int64_t t0 = 0; t0 < e.tokens; t0 += kChunk) {
+      const int n = static_cast<int>(std::min<std::int64_t>(kChunk, e.tokens - t0));
+      for (int i = 0; i < n; ++i) {
+        const std::int64_t row = (b * e.tokens + t0 + i) * e.heads_q + h;
+        LoadRow(static_cast<const T*>(A.query) + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(i) * dp);
+        LoadRow(static_cast<const T*>(A.d_output) + row * e.dim_v, e.dim_v, 1.0f,
+                dobuf + static_cast<std::size_t>(i) * dvp);
+        lse[i] = A.lse[row];
+        delta[i] = A.delta[row];
+      }
+      DotPairs(qbuf, iota, kv, same, dp, 0, n, zero, prob);
+      DotPairs(dobuf, iota, kv + dp, same, dvp, 0, n, zero, grad);
+      ProbAndGrad(prob, grad, lse, delta, static_cast<std::size_t>(n));
+      AccumulateRows(grads + dp, prob, iota, static_cast<std::size_t>(n), dobuf, dvp, dvp);
+      AccumulateRows(grads, grad, iota, static_cast<std::size_t>(n), qbuf, dp, dp);
+    }
+  }
+  StoreRow(grads, e.dim, 1.0f, static_cast<T*>(A.d_additional_key) + kv_row * e.dim);
+  StoreRow(grads + dp, e.dim_v, 1.0f, static_cast<T*>(A.d_additional_value) + kv_row * e.dim_v);
+}
+
+// One exported function per (pass, dtype): Highway dispatches plain functions.
+#define NATTEN_CPU_BACKWARD_ENTRIES(Suffix, T)                                                                \
+  void DeltaRows##Suffix(const BackwardArgs& a, std::int64_t b, std::int64_t first, std::int64_t count,       \
+                         Workspace& ws) {                                                                     \
+    DeltaRowsT<T>(a, b, first, count, ws);                                                                    \
+  }                                                                                                           \
+  void QueryUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {           \
+    QueryUnitT<T>(a, u, b, ws);                                                                               \
+  }                                                                                                           \
+  void KeyUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {             \
+    KeyUnitT<T>(a, u, b, ws);                                                                                 \
+  }                                                                                                           \
+  void ExtraKvUnit##Suffix(const BackwardArgs& a, std::int64_t b, int kvh, std::int64_t token, Workspace& ws) { \
+    ExtraKvUnitT<T>(a, b, kvh, token, ws);                                                                    \
+  }
+NATTEN_CPU_BACKWARD_ENTRIES(F32, float)
+NATTEN_CPU_BACKWARD_ENTRIES(F16, hwy::float16_t)
+NATTEN_CPU_BACKWARD_ENTRIES(BF16, hwy::bfloat16_t)
+#undef NATTEN_CPU_BACKWARD_ENTRIES
+
+}  // namespace
+}  // namespace natten::cpu::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace natten::cpu {
+
+HWY_EXPORT(DeltaRowsF32);
+HWY_EXPORT(DeltaRowsF16);
+HWY_EXPORT(DeltaRowsBF16);
+HWY_EXPORT(QueryUnitF32);
+HWY_EXPORT(QueryUnitF16);
+HWY_EXPORT(QueryUnitBF16);
+HWY_EXPORT(KeyUnitF32);
+HWY_EXPORT(KeyUnitF16);
+HWY_EXPORT(KeyUnitBF16);
+HWY_EXPORT(ExtraKvUnitF32);
+HWY_EXPORT(ExtraKvUnitF16);
+HWY_EXPORT(ExtraKvUnitBF16);
+
+// Picks the dtype's entry, then Highway picks the target.
+#define NATTEN_CPU_DISPATCH(Name, t, ...)                                      \
+  switch (t) {                                                                 \
+    case DType::f32: return HWY_DYNAMIC_DISPATCH(Name##F32)(__VA_ARGS__);      \
+    case DType::f16: return HWY_DYNAMIC_DISPATCH(Name##F16)(__VA_ARGS__);      \
+    case DType::bf16: return HWY_DYNAMIC_DISPATCH(Name##BF16)(__VA_ARGS__);    \
+  }
+
+void backward_delta_rows(DType t, const BackwardArgs& a, std::int64_t batch, std::int64_t first, std::int64_t count,
+                         Workspace& ws) {
+  NATTEN_CPU_DISPATCH(DeltaRows, t, a, batch, first, count, ws)
+}
+void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
+  NATTEN_CPU_DISPATCH(QueryUnit, t, a, u, batch, ws)
+}
+void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
+  NATTEN_CPU_DISPATCH(KeyUnit, t, a, u, batch, ws)
+}
+void backward_extra_kv_unit(DType t, const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token,
+                            Workspace& ws) {
+  NATTEN_CPU_DISPATCH(ExtraKvUnit, t, a, batch, kvh, token, ws)
+}
+#undef NATTEN_CPU_DISPATCH
+
+}  // namespace natten::cpu
+#endif
