@@ -16,8 +16,6 @@
 #include <hwy/highway.h>
 
 #include "natten/backend/cpu/fused/kernels.hpp"
-#include "natten/backend/cpu/simd_targets.hpp"
-#include "natten/core/error.hpp"
 #include "natten/backend/cpu/common/simd-inl.h"
 #include "natten/backend/cpu/fused/row_kernels-inl.h"
 #include "natten/backend/cpu/fused/tile_io-inl.h"
@@ -285,34 +283,6 @@ void forward_unit(DType t, const ForwardArgs& a, const UnitGeom& u, std::int64_t
     case DType::f16: return HWY_DYNAMIC_DISPATCH(ForwardF16)(a, u, batch, ws);
     case DType::bf16: return HWY_DYNAMIC_DISPATCH(ForwardBF16)(a, u, batch, ws);
   }
-}
-
-std::vector<std::string> usable_simd_targets() {
-  std::vector<std::string> out;
-  for (std::int64_t t = hwy::SupportedTargets() & HWY_TARGETS; t != 0; t &= t - 1) {
-    out.push_back(hwy::TargetName(t & -t));
-  }
-  return out;
-}
-
-void force_simd_target(const std::string& name) {
-  if (name.empty()) {
-    hwy::SetSupportedTargetsForTest(0);
-    return;
-  }
-  hwy::SetSupportedTargetsForTest(0);
-  for (std::int64_t t = hwy::SupportedTargets() & HWY_TARGETS; t != 0; t &= t - 1) {
-    if (name == hwy::TargetName(t & -t)) {
-      hwy::SetSupportedTargetsForTest(t & -t);
-      return;
-    }
-  }
-  fail("cpu backend: SIMD target '{}' is not usable here", name);
-}
-
-std::string simd_target() {
-  const std::int64_t usable = hwy::SupportedTargets() & HWY_TARGETS;
-  return hwy::TargetName(usable & -usable);  // the lowest bit is the best target
 }
 
 }  // namespace natten::cpu
