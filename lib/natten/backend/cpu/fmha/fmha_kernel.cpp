@@ -9,8 +9,16 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "natten/backend/cpu/common/dispatch.hpp"
 #include "natten/backend/cpu/fmha/fmha_args.hpp"
 #include "natten/backend/cpu/common/simd-inl.h"
+
+// The kernels' entries (common/dispatch.hpp): name, template, public function, parameters, arguments.
+#define NATTEN_CPU_FMHA_KERNELS(X)                                                                            \
+  X(FmhaForward, FmhaForwardT, fmha_forward_unit, (const FmhaArgs& a, std::int64_t u, Workspace& ws), (a, u, ws)) \
+  X(FmhaQuery, FmhaBackwardQueryT, fmha_backward_query_unit, (const FmhaArgs& a, std::int64_t u, Workspace& ws),  \
+    (a, u, ws))                                                                                                    \
+  X(FmhaKey, FmhaBackwardKeyT, fmha_backward_key_unit, (const FmhaArgs& a, std::int64_t u, Workspace& ws), (a, u, ws))
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -335,15 +343,7 @@ void FmhaBackwardKeyT(const FmhaArgs& A, std::int64_t unit, Workspace& ws) {
   }
 }
 
-void FmhaForwardF32(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaForwardT<float>(a, u, ws); }
-void FmhaForwardF16(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaForwardT<hwy::float16_t>(a, u, ws); }
-void FmhaForwardBF16(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaForwardT<hwy::bfloat16_t>(a, u, ws); }
-void FmhaQueryF32(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaBackwardQueryT<float>(a, u, ws); }
-void FmhaQueryF16(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaBackwardQueryT<hwy::float16_t>(a, u, ws); }
-void FmhaQueryBF16(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaBackwardQueryT<hwy::bfloat16_t>(a, u, ws); }
-void FmhaKeyF32(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaBackwardKeyT<float>(a, u, ws); }
-void FmhaKeyF16(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaBackwardKeyT<hwy::float16_t>(a, u, ws); }
-void FmhaKeyBF16(const FmhaArgs& a, std::int64_t u, Workspace& ws) { FmhaBackwardKeyT<hwy::bfloat16_t>(a, u, ws); }
+NATTEN_CPU_FMHA_KERNELS(NATTEN_CPU_DTYPE_ENTRIES)
 
 }  // namespace
 }  // namespace natten::cpu::HWY_NAMESPACE
@@ -352,21 +352,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace natten::cpu {
 
-#define NATTEN_FMHA_DISPATCH(Name, fn)                                        \
-  HWY_EXPORT(Name##F32);                                                       \
-  HWY_EXPORT(Name##F16);                                                       \
-  HWY_EXPORT(Name##BF16);                                                      \
-  void fn(DType t, const FmhaArgs& a, std::int64_t unit, Workspace& ws) {      \
-    switch (t) {                                                               \
-      case DType::f32: return HWY_DYNAMIC_DISPATCH(Name##F32)(a, unit, ws);   \
-      case DType::f16: return HWY_DYNAMIC_DISPATCH(Name##F16)(a, unit, ws);   \
-      case DType::bf16: return HWY_DYNAMIC_DISPATCH(Name##BF16)(a, unit, ws); \
-    }                                                                          \
-  }
-NATTEN_FMHA_DISPATCH(FmhaForward, fmha_forward_unit)
-NATTEN_FMHA_DISPATCH(FmhaQuery, fmha_backward_query_unit)
-NATTEN_FMHA_DISPATCH(FmhaKey, fmha_backward_key_unit)
-#undef NATTEN_FMHA_DISPATCH
+NATTEN_CPU_FMHA_KERNELS(NATTEN_CPU_DTYPE_DISPATCH)
 
 }  // namespace natten::cpu
 #endif

@@ -11,11 +11,25 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "natten/backend/cpu/common/dispatch.hpp"
 #include "natten/backend/cpu/fused/kernels.hpp"
 #include "natten/backend/cpu/common/simd-inl.h"
 #include "natten/backend/cpu/fused/row_kernels-inl.h"
 #include "natten/backend/cpu/fused/tile_io-inl.h"
 #include "natten/backend/cpu/fused/windows.hpp"
+
+// The passes' entries (common/dispatch.hpp): name, template, public function, parameters, arguments.
+#define NATTEN_CPU_BACKWARD_KERNELS(X)                                                                       \
+  X(DeltaRows, DeltaRowsT, backward_delta_rows,                                                             \
+    (const BackwardArgs& a, std::int64_t batch, std::int64_t first, std::int64_t count, Workspace& ws),     \
+    (a, batch, first, count, ws))                                                                           \
+  X(QueryUnit, QueryUnitT, backward_query_unit,                                                             \
+    (const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws), (a, u, batch, ws))       \
+  X(KeyUnit, KeyUnitT, backward_key_unit,                                                                   \
+    (const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws), (a, u, batch, ws))       \
+  X(ExtraKvUnit, ExtraKvUnitT, backward_extra_kv_unit,                                                      \
+    (const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token, Workspace& ws),                \
+    (a, batch, kvh, token, ws))
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -577,25 +591,7 @@ void ExtraKvUnitT(const BackwardArgs& A, std::int64_t b, int kvh, std::int64_t t
   StoreRow(grads + dp, e.dim_v, 1.0f, static_cast<T*>(A.d_additional_value) + kv_row * e.dim_v);
 }
 
-// One exported function per (pass, dtype): Highway dispatches plain functions.
-#define NATTEN_CPU_BACKWARD_ENTRIES(Suffix, T)                                                                \
-  void DeltaRows##Suffix(const BackwardArgs& a, std::int64_t b, std::int64_t first, std::int64_t count,       \
-                         Workspace& ws) {                                                                     \
-    DeltaRowsT<T>(a, b, first, count, ws);                                                                    \
-  }                                                                                                           \
-  void QueryUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {           \
-    QueryUnitT<T>(a, u, b, ws);                                                                               \
-  }                                                                                                           \
-  void KeyUnit##Suffix(const BackwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {             \
-    KeyUnitT<T>(a, u, b, ws);                                                                                 \
-  }                                                                                                           \
-  void ExtraKvUnit##Suffix(const BackwardArgs& a, std::int64_t b, int kvh, std::int64_t token, Workspace& ws) { \
-    ExtraKvUnitT<T>(a, b, kvh, token, ws);                                                                    \
-  }
-NATTEN_CPU_BACKWARD_ENTRIES(F32, float)
-NATTEN_CPU_BACKWARD_ENTRIES(F16, hwy::float16_t)
-NATTEN_CPU_BACKWARD_ENTRIES(BF16, hwy::bfloat16_t)
-#undef NATTEN_CPU_BACKWARD_ENTRIES
+NATTEN_CPU_BACKWARD_KERNELS(NATTEN_CPU_DTYPE_ENTRIES)
 
 }  // namespace
 }  // namespace natten::cpu::HWY_NAMESPACE
@@ -604,42 +600,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace natten::cpu {
 
-HWY_EXPORT(DeltaRowsF32);
-HWY_EXPORT(DeltaRowsF16);
-HWY_EXPORT(DeltaRowsBF16);
-HWY_EXPORT(QueryUnitF32);
-HWY_EXPORT(QueryUnitF16);
-HWY_EXPORT(QueryUnitBF16);
-HWY_EXPORT(KeyUnitF32);
-HWY_EXPORT(KeyUnitF16);
-HWY_EXPORT(KeyUnitBF16);
-HWY_EXPORT(ExtraKvUnitF32);
-HWY_EXPORT(ExtraKvUnitF16);
-HWY_EXPORT(ExtraKvUnitBF16);
-
-// Picks the dtype's entry, then Highway picks the target.
-#define NATTEN_CPU_DISPATCH(Name, t, ...)                                      \
-  switch (t) {                                                                 \
-    case DType::f32: return HWY_DYNAMIC_DISPATCH(Name##F32)(__VA_ARGS__);      \
-    case DType::f16: return HWY_DYNAMIC_DISPATCH(Name##F16)(__VA_ARGS__);      \
-    case DType::bf16: return HWY_DYNAMIC_DISPATCH(Name##BF16)(__VA_ARGS__);    \
-  }
-
-void backward_delta_rows(DType t, const BackwardArgs& a, std::int64_t batch, std::int64_t first, std::int64_t count,
-                         Workspace& ws) {
-  NATTEN_CPU_DISPATCH(DeltaRows, t, a, batch, first, count, ws)
-}
-void backward_query_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
-  NATTEN_CPU_DISPATCH(QueryUnit, t, a, u, batch, ws)
-}
-void backward_key_unit(DType t, const BackwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
-  NATTEN_CPU_DISPATCH(KeyUnit, t, a, u, batch, ws)
-}
-void backward_extra_kv_unit(DType t, const BackwardArgs& a, std::int64_t batch, int kvh, std::int64_t token,
-                            Workspace& ws) {
-  NATTEN_CPU_DISPATCH(ExtraKvUnit, t, a, batch, kvh, token, ws)
-}
-#undef NATTEN_CPU_DISPATCH
+NATTEN_CPU_BACKWARD_KERNELS(NATTEN_CPU_DTYPE_DISPATCH)
 
 }  // namespace natten::cpu
 #endif

@@ -15,11 +15,17 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "natten/backend/cpu/common/dispatch.hpp"
 #include "natten/backend/cpu/fused/kernels.hpp"
 #include "natten/backend/cpu/common/simd-inl.h"
 #include "natten/backend/cpu/fused/row_kernels-inl.h"
 #include "natten/backend/cpu/fused/tile_io-inl.h"
 #include "natten/backend/cpu/fused/windows.hpp"
+
+// The kernel's entry (common/dispatch.hpp): name, template, public function, parameters, arguments.
+#define NATTEN_CPU_FORWARD_KERNELS(X)                                                                       \
+  X(Forward, ForwardUnitT, forward_unit,                                                                   \
+    (const ForwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws), (a, u, batch, ws))
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -256,15 +262,7 @@ void ForwardUnitT(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, Works
   }
 }
 
-void ForwardF32(const ForwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {
-  ForwardUnitT<float>(a, u, b, ws);
-}
-void ForwardF16(const ForwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {
-  ForwardUnitT<hwy::float16_t>(a, u, b, ws);
-}
-void ForwardBF16(const ForwardArgs& a, const UnitGeom& u, std::int64_t b, Workspace& ws) {
-  ForwardUnitT<hwy::bfloat16_t>(a, u, b, ws);
-}
+NATTEN_CPU_FORWARD_KERNELS(NATTEN_CPU_DTYPE_ENTRIES)
 
 }  // namespace
 }  // namespace natten::cpu::HWY_NAMESPACE
@@ -273,17 +271,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace natten::cpu {
 
-HWY_EXPORT(ForwardF32);
-HWY_EXPORT(ForwardF16);
-HWY_EXPORT(ForwardBF16);
-
-void forward_unit(DType t, const ForwardArgs& a, const UnitGeom& u, std::int64_t batch, Workspace& ws) {
-  switch (t) {
-    case DType::f32: return HWY_DYNAMIC_DISPATCH(ForwardF32)(a, u, batch, ws);
-    case DType::f16: return HWY_DYNAMIC_DISPATCH(ForwardF16)(a, u, batch, ws);
-    case DType::bf16: return HWY_DYNAMIC_DISPATCH(ForwardBF16)(a, u, batch, ws);
-  }
-}
+NATTEN_CPU_FORWARD_KERNELS(NATTEN_CPU_DTYPE_DISPATCH)
 
 }  // namespace natten::cpu
 #endif

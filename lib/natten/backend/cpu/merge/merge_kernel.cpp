@@ -6,8 +6,16 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "natten/backend/cpu/common/dispatch.hpp"
 #include "natten/backend/cpu/merge/merge_args.hpp"
 #include "natten/backend/cpu/common/simd-inl.h"
+
+// The kernels' entries (common/dispatch.hpp): name, template, public function, parameters, arguments.
+#define NATTEN_CPU_MERGE_KERNELS(X)                                                                            \
+  X(MergeForward, MergeForwardT, merge_forward_rows,                                                          \
+    (const MergeArgs& a, std::int64_t first, std::int64_t count, Workspace& ws), (a, first, count, ws))       \
+  X(MergeBackward, MergeBackwardT, merge_backward_rows,                                                       \
+    (const MergeArgs& a, std::int64_t first, std::int64_t count, Workspace& ws), (a, first, count, ws))
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -84,20 +92,7 @@ void MergeBackwardT(const MergeArgs& A, std::int64_t first, std::int64_t count, 
   }
 }
 
-void MergeForwardF32(const MergeArgs& a, std::int64_t f, std::int64_t n, Workspace& ws) { MergeForwardT<float>(a, f, n, ws); }
-void MergeForwardF16(const MergeArgs& a, std::int64_t f, std::int64_t n, Workspace& ws) {
-  MergeForwardT<hwy::float16_t>(a, f, n, ws);
-}
-void MergeForwardBF16(const MergeArgs& a, std::int64_t f, std::int64_t n, Workspace& ws) {
-  MergeForwardT<hwy::bfloat16_t>(a, f, n, ws);
-}
-void MergeBackwardF32(const MergeArgs& a, std::int64_t f, std::int64_t n, Workspace& ws) { MergeBackwardT<float>(a, f, n, ws); }
-void MergeBackwardF16(const MergeArgs& a, std::int64_t f, std::int64_t n, Workspace& ws) {
-  MergeBackwardT<hwy::float16_t>(a, f, n, ws);
-}
-void MergeBackwardBF16(const MergeArgs& a, std::int64_t f, std::int64_t n, Workspace& ws) {
-  MergeBackwardT<hwy::bfloat16_t>(a, f, n, ws);
-}
+NATTEN_CPU_MERGE_KERNELS(NATTEN_CPU_DTYPE_ENTRIES)
 
 }  // namespace
 }  // namespace natten::cpu::HWY_NAMESPACE
@@ -106,27 +101,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace natten::cpu {
 
-HWY_EXPORT(MergeForwardF32);
-HWY_EXPORT(MergeForwardF16);
-HWY_EXPORT(MergeForwardBF16);
-HWY_EXPORT(MergeBackwardF32);
-HWY_EXPORT(MergeBackwardF16);
-HWY_EXPORT(MergeBackwardBF16);
-
-void merge_forward_rows(DType t, const MergeArgs& a, std::int64_t first, std::int64_t count, Workspace& ws) {
-  switch (t) {
-    case DType::f32: return HWY_DYNAMIC_DISPATCH(MergeForwardF32)(a, first, count, ws);
-    case DType::f16: return HWY_DYNAMIC_DISPATCH(MergeForwardF16)(a, first, count, ws);
-    case DType::bf16: return HWY_DYNAMIC_DISPATCH(MergeForwardBF16)(a, first, count, ws);
-  }
-}
-void merge_backward_rows(DType t, const MergeArgs& a, std::int64_t first, std::int64_t count, Workspace& ws) {
-  switch (t) {
-    case DType::f32: return HWY_DYNAMIC_DISPATCH(MergeBackwardF32)(a, first, count, ws);
-    case DType::f16: return HWY_DYNAMIC_DISPATCH(MergeBackwardF16)(a, first, count, ws);
-    case DType::bf16: return HWY_DYNAMIC_DISPATCH(MergeBackwardBF16)(a, first, count, ws);
-  }
-}
+NATTEN_CPU_MERGE_KERNELS(NATTEN_CPU_DTYPE_DISPATCH)
 
 }  // namespace natten::cpu
 #endif

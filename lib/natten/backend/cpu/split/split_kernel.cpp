@@ -10,9 +10,18 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include "natten/backend/cpu/common/dispatch.hpp"
 #include "natten/backend/cpu/split/split_args.hpp"
 #include "natten/backend/cpu/split/split_boxes.hpp"
 #include "natten/backend/cpu/common/simd-inl.h"
+
+// The kernels' entries (common/dispatch.hpp): name, template, public function, parameters, arguments.
+#define NATTEN_CPU_SPLIT_KERNELS(X)                                                                              \
+  X(WindowDots, WindowDotsT, window_dots_unit, (const WindowDotsArgs& a, std::int64_t u, Workspace& ws), (a, u, ws)) \
+  X(WindowSums, WindowSumsT, window_sums_unit, (const WindowSumsArgs& a, std::int64_t u, Workspace& ws), (a, u, ws)) \
+  X(InverseSums, InverseSumsT, inverse_sums_unit, (const InverseSumsArgs& a, std::int64_t u, Workspace& ws),         \
+    (a, u, ws))                                                                                                       \
+  X(ExtraSums, ExtraSumsT, extra_sums_unit, (const InverseSumsArgs& a, std::int64_t u, Workspace& ws), (a, u, ws))
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
@@ -265,15 +274,7 @@ void ExtraSumsT(const InverseSumsArgs& A, std::int64_t unit, Workspace& ws) {
   StoreRow(acc, A.dx, 1.0f, static_cast<T*>(A.out) + ((b * g.extra + e) * g.heads_kv + kvh) * A.dx);
 }
 
-#define NATTEN_SPLIT_KERNEL(Name, Args)                                                                         \
-  void Name##F32(const Args& a, std::int64_t u, Workspace& ws) { Name##T<float>(a, u, ws); }                 \
-  void Name##F16(const Args& a, std::int64_t u, Workspace& ws) { Name##T<hwy::float16_t>(a, u, ws); }        \
-  void Name##BF16(const Args& a, std::int64_t u, Workspace& ws) { Name##T<hwy::bfloat16_t>(a, u, ws); }
-NATTEN_SPLIT_KERNEL(WindowDots, WindowDotsArgs)
-NATTEN_SPLIT_KERNEL(WindowSums, WindowSumsArgs)
-NATTEN_SPLIT_KERNEL(InverseSums, InverseSumsArgs)
-NATTEN_SPLIT_KERNEL(ExtraSums, InverseSumsArgs)
-#undef NATTEN_SPLIT_KERNEL
+NATTEN_CPU_SPLIT_KERNELS(NATTEN_CPU_DTYPE_ENTRIES)
 
 }  // namespace
 }  // namespace natten::cpu::HWY_NAMESPACE
@@ -282,22 +283,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace natten::cpu {
 
-#define NATTEN_SPLIT_DISPATCH(Name, fn, Args)                                   \
-  HWY_EXPORT(Name##F32);                                                         \
-  HWY_EXPORT(Name##F16);                                                         \
-  HWY_EXPORT(Name##BF16);                                                        \
-  void fn(DType t, const Args& a, std::int64_t unit, Workspace& ws) {            \
-    switch (t) {                                                                 \
-      case DType::f32: return HWY_DYNAMIC_DISPATCH(Name##F32)(a, unit, ws);     \
-      case DType::f16: return HWY_DYNAMIC_DISPATCH(Name##F16)(a, unit, ws);     \
-      case DType::bf16: return HWY_DYNAMIC_DISPATCH(Name##BF16)(a, unit, ws);   \
-    }                                                                            \
-  }
-NATTEN_SPLIT_DISPATCH(WindowDots, window_dots_unit, WindowDotsArgs)
-NATTEN_SPLIT_DISPATCH(WindowSums, window_sums_unit, WindowSumsArgs)
-NATTEN_SPLIT_DISPATCH(InverseSums, inverse_sums_unit, InverseSumsArgs)
-NATTEN_SPLIT_DISPATCH(ExtraSums, extra_sums_unit, InverseSumsArgs)
-#undef NATTEN_SPLIT_DISPATCH
+NATTEN_CPU_SPLIT_KERNELS(NATTEN_CPU_DTYPE_DISPATCH)
 
 }  // namespace natten::cpu
 #endif
