@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 namespace natten::cpu {
 
@@ -19,9 +20,14 @@ class Workspace {
   static constexpr int kSlots = 32;
 
   // Slot `slot` with room for at least `count` floats plus one SIMD vector of padding, so kernels
-  // may read (never use) a full vector past the end.
-  float* floats(int slot, std::size_t count) {
-    Buffer& b = slots_.at(static_cast<std::size_t>(slot));  // checked: a bad slot must not corrupt
+  // may read (never use) a full vector past the end. A slot is an enumerator of the kernel's own
+  // enum, which ends with `kSlotCount`: that every slot of the enum exists is checked here, at
+  // compile time, so the index needs no run-time check.
+  template <class Slot>
+  float* floats(Slot slot, std::size_t count) {
+    static_assert(std::is_enum_v<Slot>, "name workspace slots by an enum ending in kSlotCount");
+    static_assert(static_cast<int>(Slot::kSlotCount) <= kSlots, "the kernel names more slots than a Workspace has");
+    Buffer& b = slots_[static_cast<std::size_t>(slot)];
     const std::size_t want = count + kPad;
     if (b.capacity < want) {
       b.data.reset(static_cast<float*>(std::aligned_alloc(kAlign, round_up(want * sizeof(float)))));
@@ -30,11 +36,13 @@ class Workspace {
     }
     return b.data.get();
   }
-  int* ints(int slot, std::size_t count) {
+  template <class Slot>
+  int* ints(Slot slot, std::size_t count) {
     static_assert(sizeof(int) == sizeof(float), "ints share the float slots");
     return reinterpret_cast<int*>(floats(slot, count));
   }
-  std::int64_t* int64s(int slot, std::size_t count) {
+  template <class Slot>
+  std::int64_t* int64s(Slot slot, std::size_t count) {
     return reinterpret_cast<std::int64_t*>(floats(slot, 2 * count));
   }
 

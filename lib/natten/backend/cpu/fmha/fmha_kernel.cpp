@@ -24,7 +24,8 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
-enum Slot { kKeysT, kValues, kQueries, kScores, kOutputs, kRow, kValuesT, kKeys, kGrads, kDP, kStats };
+// Workspace slots; kSlotCount is their number (workspace.hpp checks it fits).
+enum Slot { kKeysT, kValues, kQueries, kScores, kOutputs, kRow, kValuesT, kKeys, kGrads, kDP, kStats, kSlotCount };
 constexpr int kRows = 4;         // queries per register block
 constexpr int kKeyBlock = 256;   // keys per online-softmax step (a multiple of every lane count)
 

@@ -35,13 +35,14 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
+// Workspace slots; kSlotCount is their number (workspace.hpp checks it fits).
 enum Slot {
   kHaloA, kHaloB, kHaloLse, kHaloDelta,   // halo rows (K, V or scaled Q, dO) and per-row stats
   kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
   kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
   kPairOther, kPairSlot, kSegments, kRuns, kZero,
   kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kBlocks, kVecProb, kVecGrad, kVecAccA, kVecAccB,
-  kTileStats, kNeeded
+  kTileStats, kNeeded, kSlotCount
 };
 
 // Keys per block row and chunk of a vector run (P and dS: this many vectors each).

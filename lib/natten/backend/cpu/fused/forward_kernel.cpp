@@ -31,9 +31,10 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
+// Workspace slots; kSlotCount is their number (workspace.hpp checks it fits).
 enum Slot {
   kKeys, kValues, kQueries, kOutputs, kStats, kScores, kPairKey, kPairQuery, kZero, kSegments, kRuns,
-  kKeyCols, kValueCols, kQueryCols, kLaneRuns, kGeneral, kBlocks, kVecScores, kVecOut, kNeeded
+  kKeyCols, kValueCols, kQueryCols, kLaneRuns, kGeneral, kBlocks, kVecScores, kVecOut, kNeeded, kSlotCount
 };
 
 // Keys per row and chunk of a row block's vector runs (scores: this many vectors per block row;

@@ -21,7 +21,8 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
-enum Slot { kWeights, kPart, kAccum, kGrad, kMerged };
+// Workspace slots; kSlotCount is their number (workspace.hpp checks it fits).
+enum Slot { kWeights, kPart, kAccum, kGrad, kMerged, kSlotCount };
 
 // w[i] = exp(L_i - L) for row r; returns the merged L (-inf when every part is empty).
 float MergeWeights(const MergeArgs& A, std::int64_t r, float* w) {

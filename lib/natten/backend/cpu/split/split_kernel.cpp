@@ -27,7 +27,10 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
-enum Slot { kBoxRows, kRow, kAccum, kZero, kPairSlot, kPairRow, kPairBias, kPairCount, kWeights, kIndex, kDots };
+// Workspace slots; kSlotCount is their number (workspace.hpp checks it fits).
+enum Slot {
+  kBoxRows, kRow, kAccum, kZero, kPairSlot, kPairRow, kPairBias, kPairCount, kWeights, kIndex, kDots, kSlotCount
+};
 
 using Coord = std::array<int, kMaxRank>;
 
