@@ -16,6 +16,7 @@
 #include "natten/backend/cpu/common/simd-inl.h"
 #include "natten/backend/cpu/fused/row_kernels-inl.h"
 #include "natten/backend/cpu/fused/tile_io-inl.h"
+#include "natten/backend/cpu/fused/unit_skeleton-inl.h"
 #include "natten/backend/cpu/fused/windows.hpp"
 
 // The passes' entries (common/dispatch.hpp): name, template, public function, parameters, arguments.
@@ -35,24 +36,17 @@ HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {
 namespace {
 
-// Workspace slots; kSlotCount is their number (workspace.hpp checks it fits).
+// Workspace slots after the plan's (unit_skeleton-inl.h); kSlotCount is their number
+// (workspace.hpp checks it fits).
 enum Slot {
-  kHaloA, kHaloB, kHaloLse, kHaloDelta,   // halo rows (K, V or scaled Q, dO) and per-row stats
-  kTileA, kTileB, kGradA, kGradB,         // the tile's own rows and their gradients
-  kProb, kGrad, kPairLse, kPairDelta,     // per pair: P (or scores), dS (or dP), lse, delta
-  kPairOther, kPairSlot, kSegments, kRuns, kZero,
-  kColA, kColB, kTileColA, kTileColB, kLaneRuns, kGeneral, kBlocks, kVecProb, kVecGrad, kVecAccA, kVecAccB,
-  kTileStats, kNeeded, kSlotCount
+  kHaloA = kFirstUnitSlot, kHaloB, kHaloLse, kHaloDelta,  // halo rows (K, V or scaled Q, dO) and per-row stats
+  kTileA, kTileB, kGradA, kGradB,                         // the tile's own rows and their gradients
+  kProb, kGrad, kPairLse, kPairDelta,                     // per pair: P (or scores), dS (or dP), lse, delta
+  kZero, kColA, kColB, kTileColA, kTileColB, kVecProb, kVecGrad, kVecAccA, kVecAccB, kTileStats, kSlotCount
 };
 
 // Keys per block row and chunk of a vector run (P and dS: this many vectors each).
 constexpr int kVecKeys = 192;
-
-inline std::int64_t TileRow(const Extents& e, const UnitGeom& u, std::int64_t b, int index, int head, int heads) {
-  const std::array<int, kMaxRank> pos = tile_position(u, index);
-  const std::int64_t token = token_of(e, u, u.ax[0].begin + pos[0], u.ax[1].begin + pos[1], u.ax[2].begin + pos[2]);
-  return (b * e.tokens + token) * heads + head;
-}
 
 template <typename T>
 void DeltaRowsT(const BackwardArgs& A, std::int64_t b, std::int64_t first, std::int64_t count, Workspace& ws) {
@@ -70,55 +64,10 @@ void DeltaRowsT(const BackwardArgs& A, std::int64_t b, std::int64_t first, std::
   }
 }
 
-// Pairs of a whole tile (query windows or key inverse windows), built once per unit and reused by
-// every head, with the runs of entries whose pairs fit the score budget.
-struct TilePairs {
-  int* needed;  // halo rows the pairs use (null: all), see mark_rows
-  int* other;   // halo row of each pair
-  int* slot;   // tile entry of each pair
-  int* seg;    // first pair of each entry, then the total
-  int* run_first;
-  int runs;
-};
-inline TilePairs BuildTilePairs(const UnitGeom& u, TileSide side, int extra, int halo, const TileSplit& split,
-                                Workspace& ws) {
-  const int n = split.general;
-  const std::size_t cap = static_cast<std::size_t>(n) * static_cast<std::size_t>(max_window_size(u, side) + extra);
-  TilePairs t{nullptr, ws.ints(kPairOther, cap), ws.ints(kPairSlot, cap),
-              ws.ints(kSegments, static_cast<std::size_t>(n) + 1), ws.ints(kRuns, static_cast<std::size_t>(n) + 1), 0};
-  const int np = build_pairs(u, side, 0, n, extra, halo, t.other, t.slot, t.seg, split.entries);
-  t.runs = n > 0 ? split_runs(t.seg, n, kPairBudget, t.run_first) : 0;
-  if (split.runs > 0 && n > 0) {  // general entries are the few at the borders: load only their rows
-    t.needed = ws.ints(kNeeded, static_cast<std::size_t>(halo));
-    mark_rows(t.other, np, halo, t.needed);
-  }
-  return t;
-}
-
 // Windows below this many keys (1D with small K) keep the pair-list path in the backward: there
 // the dim-major copies of four tensors per pass cost more than the FMAs they feed (measured: 1D
 // L=256 K=7 backward 243 us with vector runs, 192 us without).
 constexpr int kMinVectorWindow = 16;
-
-inline TileSplit SplitTile(const UnitGeom& u, TileSide side, bool vectors, Workspace& ws) {
-  vectors = vectors && max_window_size(u, side) >= kMinVectorWindow;
-  // Masked runs on the key side: inverse windows change size near borders (K=7, 64 columns: 14
-  // columns), which would otherwise all take the general path.
-  return split_tile(u, side, vectors, static_cast<int>(kLanes), std::max(1, static_cast<int>(kLanes) / 4),
-                    side == TileSide::keys,
-                    reinterpret_cast<LaneRun*>(ws.ints(kLaneRuns, sizeof(LaneRun) / sizeof(int) * static_cast<std::size_t>(u.tile_extent(lane_axis(u))))),
-                    ws.ints(kGeneral, static_cast<std::size_t>(u.tile_size())));
-}
-
-// Calls f(p0, p1) for consecutive passes of at most kPairBudget pairs that never split an entry
-// (except an entry that alone has more pairs than the budget).
-template <class F>
-HWY_INLINE void ForEachPass(const TilePairs& t, F&& f) {
-  for (int r = 0; r < t.runs; ++r) {
-    const int end = t.seg[t.run_first[r + 1]];
-    for (int p0 = t.seg[t.run_first[r]]; p0 < end; p0 += kPairBudget) f(p0, std::min(end, p0 + kPairBudget));
-  }
-}
 
 // Per (token, head) floats of the box's positions, then zeros up to `count` (lanes past a run).
 inline void LoadScalarsPadded(const float* src, const Extents& e, const UnitGeom& u, const Box& box, std::int64_t b,
@@ -300,114 +249,121 @@ inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, co
   }
 }
 
+// dQ of one query tile on the pass loop of unit_skeleton-inl.h: the halo's keys and values per
+// kv head, the tile's queries, dO, lse and delta per head.
 template <typename T>
-void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
-  const Extents& e = A.e;
-  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
-  const int halo = static_cast<int>(u.halo_size());
-  const int extra = static_cast<int>(e.extra_kv);
-  const std::size_t rows = static_cast<std::size_t>(halo + extra);
-  const int tile = static_cast<int>(u.tile_size());
-  // Interior queries run as vectors across positions; the others (borders, stride, additional KV)
-  // take the general path over pair lists.
-  const TileSplit split = SplitTile(u, TileSide::queries, extra == 0, ws);
-  const int general = split.general;
-  const TilePairs tp = BuildTilePairs(u, TileSide::queries, extra, halo, split, ws);
-
-  float* kh = ws.floats(kHaloA, rows * dp);
-  float* vh = ws.floats(kHaloB, rows * dvp);
-  float* qbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
-  float* dobuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
-  float* dqbuf = ws.floats(kGradA, static_cast<std::size_t>(general) * dp);
-  float* qstats = ws.floats(kGradB, 2 * static_cast<std::size_t>(general));  // lse, delta per query
-  float* prob = ws.floats(kProb, kPairBudget);
-  float* grad = ws.floats(kGrad, kPairBudget);
-  float* pair_lse = ws.floats(kPairLse, kPairBudget);
-  float* pair_delta = ws.floats(kPairDelta, kPairBudget);
-  float* zero = ws.floats(kZero, std::max(dp, dvp));
-  ZeroRows(zero, std::max(dp, dvp));
-
-  const std::size_t ldk = column_stride(static_cast<std::size_t>(halo));
-  const std::size_t ldq = column_stride(static_cast<std::size_t>(tile));
-  float* kc = nullptr;
-  float* vc = nullptr;
-  float* qc = nullptr;
-  float* doc = nullptr;
-  float* tlse = nullptr;
+struct QueryUnit {
+  const BackwardArgs& A;
+  const Extents& e;
+  const UnitGeom& u;
+  std::int64_t b;
+  const UnitPlan& p;
+  std::size_t dp, dvp;
+  int halo, extra;
+  // General path: halo K/V rows (then the additional KV rows), the general queries' Q, dO, dQ
+  // rows and (lse, delta), one pass of P, dS and the pairs' lse and delta.
+  float *kh, *vh, *qbuf, *dobuf, *dqbuf, *qstats, *prob, *grad, *pair_lse, *pair_delta, *zero;
+  // Vector runs: dim-major halo K / V and tile Q / dO, the tile's lse then delta.
+  std::size_t ldk, ldq;
+  float *kc = nullptr, *vc = nullptr, *qc = nullptr, *doc = nullptr, *tlse = nullptr;
   RunScratch rs{};
-  UnitBlocks blocks;
-  if (split.runs > 0) {
-    kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
-    vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
-    qc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldq);
-    doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
-    tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
-    rs = MakeRunScratch(e, ws);
-    blocks = build_unit_blocks(u, TileSide::queries, split.rows, kBlockRows,
-                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::queries, split.rows, kBlockRows)));
+
+  QueryUnit(const BackwardArgs& args, const UnitGeom& unit, std::int64_t batch, const UnitPlan& plan, Workspace& ws)
+      : A(args), e(args.e), u(unit), b(batch), p(plan), dp(padded(e.dim)), dvp(padded(e.dim_v)),
+        halo(static_cast<int>(u.halo_size())), extra(static_cast<int>(e.extra_kv)) {
+    const std::size_t rows = static_cast<std::size_t>(halo + extra);
+    const std::size_t general = static_cast<std::size_t>(p.split.general);
+    kh = ws.floats(kHaloA, rows * dp);
+    vh = ws.floats(kHaloB, rows * dvp);
+    qbuf = ws.floats(kTileA, general * dp);
+    dobuf = ws.floats(kTileB, general * dvp);
+    dqbuf = ws.floats(kGradA, general * dp);
+    qstats = ws.floats(kGradB, 2 * general);  // lse, delta per query
+    prob = ws.floats(kProb, kPairBudget);
+    grad = ws.floats(kGrad, kPairBudget);
+    pair_lse = ws.floats(kPairLse, kPairBudget);
+    pair_delta = ws.floats(kPairDelta, kPairBudget);
+    zero = ws.floats(kZero, std::max(dp, dvp));
+    ZeroRows(zero, std::max(dp, dvp));
+    ldk = column_stride(static_cast<std::size_t>(halo));
+    ldq = column_stride(static_cast<std::size_t>(u.tile_size()));
+    if (p.split.runs > 0) {
+      kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
+      vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
+      qc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldq);
+      doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
+      tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
+      rs = MakeRunScratch(e, ws);
+    }
   }
 
-  const auto* query = static_cast<const T*>(A.query);
-  const auto* d_out = static_cast<const T*>(A.d_output);
-  auto* d_query = static_cast<T*>(A.d_query);
-  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
-    if (general > 0) {
-      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, tp.needed);
-      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, tp.needed);
+  void kv_head(int kvh) {
+    if (p.split.general > 0) {
+      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, p.needed);
+      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, p.needed);
       if (extra > 0) {
         LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
         LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
       }
     }
-    if (split.runs > 0) {
+    if (p.split.runs > 0) {
       LoadBoxColumns<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldk);
       LoadBoxColumns<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldk);
     }
-    for (int gh = 0; gh < e.group(); ++gh) {
-      const int h = kvh * e.group() + gh;
-      if (split.runs > 0) {
-        LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
-        LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
-        LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse);
-        LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, static_cast<std::size_t>(tile), ldq, tlse + ldq);
-        for (int bi = 0; bi < blocks.count; ++bi) {
-          for (int i = 0; i < split.runs; ++i) {
-            QueryBlock<T>(A, u, b, h, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], qc, doc, ldq, kc, vc,
-                          ldk, tlse, tlse + ldq, rs);
-          }
-        }
+  }
+  void head(int) {}
+  void run_columns(int h) {
+    const std::size_t tile = static_cast<std::size_t>(u.tile_size());
+    LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq);
+    LoadBoxColumns<T>(A.d_output, e, u, tile_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldq);
+    LoadScalarsPadded(A.lse, e, u, tile_box(u), b, h, tile, ldq, tlse);
+    LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, tile, ldq, tlse + ldq);
+  }
+  void block(int h, const RowBlock& rb, const KeyRow* kr, const LaneRun& run) {
+    QueryBlock<T>(A, u, b, h, rb, kr, run, qc, doc, ldq, kc, vc, ldk, tlse, tlse + ldq, rs);
+  }
+  void general(int h) {
+    const int general = p.split.general;
+    for (int s = 0; s < general; ++s) {
+      const std::int64_t row = TileRow(e, u, b, p.split.entries[s], h, e.heads_q);
+      LoadRow(static_cast<const T*>(A.query) + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
+      LoadRow(static_cast<const T*>(A.d_output) + row * e.dim_v, e.dim_v, 1.0f,
+              dobuf + static_cast<std::size_t>(s) * dvp);
+      qstats[2 * s] = A.lse[row];
+      qstats[2 * s + 1] = A.delta[row];
+    }
+    ZeroRows(dqbuf, static_cast<std::size_t>(general) * dp);
+    ForEachPass(p, [&](int p0, int p1) {
+      DotPairs(qbuf, p.slot, kh, p.other, dp, p0, p1, zero, prob);
+      DotPairs(dobuf, p.slot, vh, p.other, dvp, p0, p1, zero, grad);
+      for (int i = p0; i < p1; ++i) {
+        pair_lse[i - p0] = qstats[2 * p.slot[i]];
+        pair_delta[i - p0] = qstats[2 * p.slot[i] + 1];
       }
-      if (general == 0) continue;
-      for (int s = 0; s < general; ++s) {
-        const std::int64_t row = TileRow(e, u, b, split.entries[s], h, e.heads_q);
-        LoadRow(query + row * e.dim, e.dim, e.scale, qbuf + static_cast<std::size_t>(s) * dp);
-        LoadRow(d_out + row * e.dim_v, e.dim_v, 1.0f, dobuf + static_cast<std::size_t>(s) * dvp);
-        qstats[2 * s] = A.lse[row];
-        qstats[2 * s + 1] = A.delta[row];
+      ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
+      for (int s = p.slot[p0]; s <= p.slot[p1 - 1]; ++s) {
+        const int lo = std::max(p.seg[s], p0);
+        const int hi = std::min(p.seg[s + 1], p1);
+        AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), p.other + lo,
+                       static_cast<std::size_t>(hi - lo), kh, dp, dp);
       }
-      ZeroRows(dqbuf, static_cast<std::size_t>(general) * dp);
-
-      ForEachPass(tp, [&](int p0, int p1) {
-        DotPairs(qbuf, tp.slot, kh, tp.other, dp, p0, p1, zero, prob);
-        DotPairs(dobuf, tp.slot, vh, tp.other, dvp, p0, p1, zero, grad);
-        for (int i = p0; i < p1; ++i) {
-          pair_lse[i - p0] = qstats[2 * tp.slot[i]];
-          pair_delta[i - p0] = qstats[2 * tp.slot[i] + 1];
-        }
-        ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
-        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
-          const int lo = std::max(tp.seg[s], p0);
-          const int hi = std::min(tp.seg[s + 1], p1);
-          AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), tp.other + lo,
-                         static_cast<std::size_t>(hi - lo), kh, dp, dp);
-        }
-      });
-      for (int s = 0; s < general; ++s) {
-        const std::int64_t row = TileRow(e, u, b, split.entries[s], h, e.heads_q);
-        StoreRow(dqbuf + static_cast<std::size_t>(s) * dp, e.dim, e.scale, d_query + row * e.dim);
-      }
+    });
+    for (int s = 0; s < general; ++s) {
+      const std::int64_t row = TileRow(e, u, b, p.split.entries[s], h, e.heads_q);
+      StoreRow(dqbuf + static_cast<std::size_t>(s) * dp, e.dim, e.scale, static_cast<T*>(A.d_query) + row * e.dim);
     }
   }
+  void kv_head_done(int) {}
+};
+
+template <typename T>
+void QueryUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
+  // Interior queries run as vectors across positions; the others (borders, stride, additional KV)
+  // take the general path over pair lists.
+  const int extra = static_cast<int>(A.e.extra_kv);
+  const UnitPlan plan = PlanUnit(u, {TileSide::queries, extra == 0, kMinVectorWindow, false, extra}, ws);
+  QueryUnit<T> unit(A, u, b, plan, ws);
+  RunUnit(A.e, plan, unit);
 }
 
 // Floats a key tile's masked runs read before the first and past the last halo row (their steps
@@ -429,116 +385,124 @@ inline MaskedPads MaskedRunPads(const UnitGeom& u, const TileSplit& split) {
   return {static_cast<std::size_t>(-lo), static_cast<std::size_t>(hi - row)};
 }
 
+// dK and dV of one key tile on the pass loop of unit_skeleton-inl.h: the tile's keys and values
+// and its gradients per kv head; per query head of the group, the queries attending the tile (the
+// halo's Q, dO, lse and delta), gathered over each key's inverse window.
 template <typename T>
-void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
-  const Extents& e = A.e;
-  const std::size_t dp = padded(e.dim), dvp = padded(e.dim_v);
-  const int halo = static_cast<int>(u.halo_size());
-  const std::size_t hrows = static_cast<std::size_t>(halo);
-  const int tile = static_cast<int>(u.tile_size());
-  // Interior keys run as vectors across positions (their inverse windows are shifted copies); the
-  // others take the general path over pair lists.
-  const TileSplit split = SplitTile(u, TileSide::keys, true, ws);
-  const int general = split.general;
-  const TilePairs tp = BuildTilePairs(u, TileSide::keys, 0, halo, split, ws);
-
-  // The queries attending this tile's keys (one query head at a time), and the tile's keys. The
-  // halo's columns (and lse, delta) get room before and after for masked runs' loads.
-  const MaskedPads pads = MaskedRunPads(u, split);
-  const std::size_t ldh = column_stride(hrows + pads.after);
-  const std::size_t front = (pads.before + kLanes - 1) / kLanes * kLanes;
-  const std::size_t ldt = column_stride(static_cast<std::size_t>(tile));
-  float* qh = ws.floats(kHaloA, hrows * dp);
-  float* doh = ws.floats(kHaloB, hrows * dvp);
-  float* lseh = ws.floats(kHaloLse, front + ldh) + front;
-  float* delh = ws.floats(kHaloDelta, front + ldh) + front;
-  ZeroRows(lseh - front, front);
-  ZeroRows(delh - front, front);
-  float* kbuf = ws.floats(kTileA, static_cast<std::size_t>(general) * dp);
-  float* vbuf = ws.floats(kTileB, static_cast<std::size_t>(general) * dvp);
-  float* dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);  // every tile entry
-  float* dvbuf = ws.floats(kGradB, static_cast<std::size_t>(tile) * dvp);
-  float* prob = ws.floats(kProb, kPairBudget);
-  float* grad = ws.floats(kGrad, kPairBudget);
-  float* pair_lse = ws.floats(kPairLse, kPairBudget);
-  float* pair_delta = ws.floats(kPairDelta, kPairBudget);
-  float* zero = ws.floats(kZero, std::max(dp, dvp));
-  ZeroRows(zero, std::max(dp, dvp));
-
-  float* kc = nullptr;
-  float* vc = nullptr;
-  float* qc = nullptr;
-  float* doc = nullptr;
+struct KeyUnit {
+  const BackwardArgs& A;
+  const Extents& e;
+  const UnitGeom& u;
+  std::int64_t b;
+  const UnitPlan& p;
+  std::size_t dp, dvp, hrows;
+  int tile;
+  // The halo's columns (and lse, delta) get room before (`front`) and after for masked runs' loads.
+  std::size_t ldh, front, ldt;
+  // Halo Q / dO rows (general path), halo lse / delta; the general keys' K / V rows; dK / dV of
+  // every tile entry; one pass of P, dS and the pairs' lse and delta.
+  float *qh, *doh, *lseh, *delh, *kbuf, *vbuf, *dkbuf, *dvbuf, *prob, *grad, *pair_lse, *pair_delta, *zero;
+  // Vector runs: dim-major tile K / V and halo Q / dO.
+  float *kc = nullptr, *vc = nullptr, *qc = nullptr, *doc = nullptr;
   RunScratch rs{};
-  UnitBlocks blocks;
-  if (split.runs > 0) {
-    kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
-    vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
-    qc = ws.floats(kColA, front + static_cast<std::size_t>(e.dim) * ldh) + front;
-    doc = ws.floats(kColB, front + static_cast<std::size_t>(e.dim_v) * ldh) + front;
-    ZeroRows(qc - front, front);
-    ZeroRows(doc - front, front);
-    rs = MakeRunScratch(e, ws);
-    blocks = build_unit_blocks(u, TileSide::keys, split.rows, kBlockRows,
-                               ws.ints(kBlocks, unit_blocks_ints(u, TileSide::keys, split.rows, kBlockRows)));
+
+  KeyUnit(const BackwardArgs& args, const UnitGeom& unit, std::int64_t batch, const UnitPlan& plan, Workspace& ws)
+      : A(args), e(args.e), u(unit), b(batch), p(plan), dp(padded(e.dim)), dvp(padded(e.dim_v)),
+        hrows(static_cast<std::size_t>(u.halo_size())), tile(static_cast<int>(u.tile_size())) {
+    const MaskedPads pads = MaskedRunPads(u, p.split);
+    ldh = column_stride(hrows + pads.after);
+    front = (pads.before + kLanes - 1) / kLanes * kLanes;
+    ldt = column_stride(static_cast<std::size_t>(tile));
+    const std::size_t general = static_cast<std::size_t>(p.split.general);
+    qh = ws.floats(kHaloA, hrows * dp);
+    doh = ws.floats(kHaloB, hrows * dvp);
+    lseh = ws.floats(kHaloLse, front + ldh) + front;
+    delh = ws.floats(kHaloDelta, front + ldh) + front;
+    ZeroRows(lseh - front, front);
+    ZeroRows(delh - front, front);
+    kbuf = ws.floats(kTileA, general * dp);
+    vbuf = ws.floats(kTileB, general * dvp);
+    dkbuf = ws.floats(kGradA, static_cast<std::size_t>(tile) * dp);  // every tile entry
+    dvbuf = ws.floats(kGradB, static_cast<std::size_t>(tile) * dvp);
+    prob = ws.floats(kProb, kPairBudget);
+    grad = ws.floats(kGrad, kPairBudget);
+    pair_lse = ws.floats(kPairLse, kPairBudget);
+    pair_delta = ws.floats(kPairDelta, kPairBudget);
+    zero = ws.floats(kZero, std::max(dp, dvp));
+    ZeroRows(zero, std::max(dp, dvp));
+    if (p.split.runs > 0) {
+      kc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldt);
+      vc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldt);
+      qc = ws.floats(kColA, front + static_cast<std::size_t>(e.dim) * ldh) + front;
+      doc = ws.floats(kColB, front + static_cast<std::size_t>(e.dim_v) * ldh) + front;
+      ZeroRows(qc - front, front);
+      ZeroRows(doc - front, front);
+      rs = MakeRunScratch(e, ws);
+    }
   }
 
-  const auto* key = static_cast<const T*>(A.key);
-  const auto* value = static_cast<const T*>(A.value);
-  for (int kvh = 0; kvh < e.heads_kv; ++kvh) {
-    for (int s = 0; s < general; ++s) {
-      const std::int64_t row = TileRow(e, u, b, split.entries[s], kvh, e.heads_kv);
-      LoadRow(key + row * e.dim, e.dim, 1.0f, kbuf + static_cast<std::size_t>(s) * dp);
-      LoadRow(value + row * e.dim_v, e.dim_v, 1.0f, vbuf + static_cast<std::size_t>(s) * dvp);
+  void kv_head(int kvh) {
+    for (int s = 0; s < p.split.general; ++s) {
+      const std::int64_t row = TileRow(e, u, b, p.split.entries[s], kvh, e.heads_kv);
+      LoadRow(static_cast<const T*>(A.key) + row * e.dim, e.dim, 1.0f, kbuf + static_cast<std::size_t>(s) * dp);
+      LoadRow(static_cast<const T*>(A.value) + row * e.dim_v, e.dim_v, 1.0f, vbuf + static_cast<std::size_t>(s) * dvp);
     }
-    if (split.runs > 0) {
+    if (p.split.runs > 0) {
       LoadBoxColumns<T>(A.key, e, u, tile_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldt);
       LoadBoxColumns<T>(A.value, e, u, tile_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldt);
     }
     ZeroRows(dkbuf, static_cast<std::size_t>(tile) * dp);
     ZeroRows(dvbuf, static_cast<std::size_t>(tile) * dvp);
-
-    for (int gh = 0; gh < e.group(); ++gh) {
-      const int h = kvh * e.group() + gh;
-      LoadScalarsPadded(A.lse, e, u, halo_box(u), b, h, hrows, ldh, lseh);
-      LoadScalarsPadded(A.delta, e, u, halo_box(u), b, h, hrows, ldh, delh);
-      if (split.runs > 0) {
-        LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
-        LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
-        for (int bi = 0; bi < blocks.count; ++bi) {
-          for (int i = 0; i < split.runs; ++i) {
-            KeyBlock(e, u, blocks.block[bi], blocks.key_rows_of(bi), split.run[i], kc, vc, ldt, qc, doc, ldh, lseh,
-                     delh, rs, dkbuf, dp, dvbuf, dvp);
-          }
-        }
+  }
+  void head(int h) {
+    LoadScalarsPadded(A.lse, e, u, halo_box(u), b, h, hrows, ldh, lseh);
+    LoadScalarsPadded(A.delta, e, u, halo_box(u), b, h, hrows, ldh, delh);
+  }
+  void run_columns(int h) {
+    LoadBoxColumns<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldh);
+    LoadBoxColumns<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doc, ldh);
+  }
+  void block(int, const RowBlock& rb, const KeyRow* kr, const LaneRun& run) {
+    KeyBlock(e, u, rb, kr, run, kc, vc, ldt, qc, doc, ldh, lseh, delh, rs, dkbuf, dp, dvbuf, dvp);
+  }
+  void general(int h) {
+    LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh, p.needed);
+    LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh, p.needed);
+    ForEachPass(p, [&](int p0, int p1) {
+      DotPairs(kbuf, p.slot, qh, p.other, dp, p0, p1, zero, prob);
+      DotPairs(vbuf, p.slot, doh, p.other, dvp, p0, p1, zero, grad);
+      for (int i = p0; i < p1; ++i) {
+        pair_lse[i - p0] = lseh[p.other[i]];
+        pair_delta[i - p0] = delh[p.other[i]];
       }
-      if (general == 0) continue;
-      LoadBoxRows<T>(A.query, e, u, halo_box(u), b, h, e.heads_q, e.dim, e.scale, qh, tp.needed);
-      LoadBoxRows<T>(A.d_output, e, u, halo_box(u), b, h, e.heads_q, e.dim_v, 1.0f, doh, tp.needed);
-      ForEachPass(tp, [&](int p0, int p1) {
-        DotPairs(kbuf, tp.slot, qh, tp.other, dp, p0, p1, zero, prob);
-        DotPairs(vbuf, tp.slot, doh, tp.other, dvp, p0, p1, zero, grad);
-        for (int i = p0; i < p1; ++i) {
-          pair_lse[i - p0] = lseh[tp.other[i]];
-          pair_delta[i - p0] = delh[tp.other[i]];
-        }
-        ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
-        for (int s = tp.slot[p0]; s <= tp.slot[p1 - 1]; ++s) {
-          const int lo = std::max(tp.seg[s], p0);
-          const int hi = std::min(tp.seg[s + 1], p1);
-          const std::size_t n = static_cast<std::size_t>(hi - lo);
-          const std::size_t entry = static_cast<std::size_t>(split.entries[s]);
-          AccumulateRows(dvbuf + entry * dvp, prob + (lo - p0), tp.other + lo, n, doh, dvp, dvp);
-          AccumulateRows(dkbuf + entry * dp, grad + (lo - p0), tp.other + lo, n, qh, dp, dp);
-        }
-      });
-    }
+      ProbAndGrad(prob, grad, pair_lse, pair_delta, static_cast<std::size_t>(p1 - p0));
+      for (int s = p.slot[p0]; s <= p.slot[p1 - 1]; ++s) {
+        const int lo = std::max(p.seg[s], p0);
+        const int hi = std::min(p.seg[s + 1], p1);
+        const std::size_t n = static_cast<std::size_t>(hi - lo);
+        const std::size_t entry = static_cast<std::size_t>(p.split.entries[s]);
+        AccumulateRows(dvbuf + entry * dvp, prob + (lo - p0), p.other + lo, n, doh, dvp, dvp);
+        AccumulateRows(dkbuf + entry * dp, grad + (lo - p0), p.other + lo, n, qh, dp, dp);
+      }
+    });
+  }
+  void kv_head_done(int kvh) {
     for (int s = 0; s < tile; ++s) {
       const std::int64_t row = TileRow(e, u, b, s, kvh, e.heads_kv);
       StoreRow(dkbuf + static_cast<std::size_t>(s) * dp, e.dim, 1.0f, static_cast<T*>(A.d_key) + row * e.dim);
       StoreRow(dvbuf + static_cast<std::size_t>(s) * dvp, e.dim_v, 1.0f, static_cast<T*>(A.d_value) + row * e.dim_v);
     }
   }
+};
+
+template <typename T>
+void KeyUnitT(const BackwardArgs& A, const UnitGeom& u, std::int64_t b, Workspace& ws) {
+  // Interior keys run as vectors across positions (their inverse windows are shifted copies; masked
+  // runs near borders, where inverse windows change size: K=7, 64 columns: 14 columns); the others
+  // take the general path over pair lists.
+  const UnitPlan plan = PlanUnit(u, {TileSide::keys, true, kMinVectorWindow, true, 0}, ws);
+  KeyUnit<T> unit(A, u, b, plan, ws);
+  RunUnit(A.e, plan, unit);
 }
 
 template <typename T>
@@ -560,8 +524,8 @@ void ExtraKvUnitT(const BackwardArgs& A, std::int64_t b, int kvh, std::int64_t t
   float* delta = ws.floats(kPairDelta, kChunk);
   float* prob = ws.floats(kProb, kChunk);
   float* grad = ws.floats(kGrad, kChunk);
-  int* iota = ws.ints(kPairSlot, kChunk);
-  int* same = ws.ints(kPairOther, kChunk);
+  int* iota = ws.ints(PlanSlot::kPairSlot, kChunk);
+  int* same = ws.ints(PlanSlot::kPairOther, kChunk);
   for (int i = 0; i < kChunk; ++i) {
     iota[i] = i;
     same[i] = 0;
