@@ -252,29 +252,18 @@ inline void KeyBlock(const Extents& e, const UnitGeom& u, const RowBlock& rb, co
 // dQ of one query tile on the pass loop of unit_skeleton-inl.h: the halo's keys and values per
 // kv head, the tile's queries, dO, lse and delta per head.
 template <typename T>
-struct QueryUnit {
-  const BackwardArgs& A;
-  const Extents& e;
-  const UnitGeom& u;
-  std::int64_t b;
-  const UnitPlan& p;
-  std::size_t dp, dvp;
-  int halo, extra;
-  // General path: halo K/V rows (then the additional KV rows), the general queries' Q, dO, dQ
-  // rows and (lse, delta), one pass of P, dS and the pairs' lse and delta.
-  float *kh, *vh, *qbuf, *dobuf, *dqbuf, *qstats, *prob, *grad, *pair_lse, *pair_delta, *zero;
-  // Vector runs: dim-major halo K / V and tile Q / dO, the tile's lse then delta.
-  std::size_t ldk, ldq;
-  float *kc = nullptr, *vc = nullptr, *qc = nullptr, *doc = nullptr, *tlse = nullptr;
+struct QueryUnit : UnitBase<BackwardArgs> {
+  HaloKeysValues kv;
+  // General path: the general queries' Q, dO, dQ rows and (lse, delta), one pass of P, dS and the
+  // pairs' lse and delta. Vector runs: the tile's dim-major Q / dO, its lse then delta.
+  float *qbuf, *dobuf, *dqbuf, *qstats, *prob, *grad, *pair_lse, *pair_delta, *zero;
+  std::size_t ldq;
+  float *qc = nullptr, *doc = nullptr, *tlse = nullptr;
   RunScratch rs{};
 
   QueryUnit(const BackwardArgs& args, const UnitGeom& unit, std::int64_t batch, const UnitPlan& plan, Workspace& ws)
-      : A(args), e(args.e), u(unit), b(batch), p(plan), dp(padded(e.dim)), dvp(padded(e.dim_v)),
-        halo(static_cast<int>(u.halo_size())), extra(static_cast<int>(e.extra_kv)) {
-    const std::size_t rows = static_cast<std::size_t>(halo + extra);
+      : UnitBase(args, unit, batch, plan), kv(*this, kHaloA, kHaloB, kColA, kColB, ws) {
     const std::size_t general = static_cast<std::size_t>(p.split.general);
-    kh = ws.floats(kHaloA, rows * dp);
-    vh = ws.floats(kHaloB, rows * dvp);
     qbuf = ws.floats(kTileA, general * dp);
     dobuf = ws.floats(kTileB, general * dvp);
     dqbuf = ws.floats(kGradA, general * dp);
@@ -285,11 +274,8 @@ struct QueryUnit {
     pair_delta = ws.floats(kPairDelta, kPairBudget);
     zero = ws.floats(kZero, std::max(dp, dvp));
     ZeroRows(zero, std::max(dp, dvp));
-    ldk = column_stride(static_cast<std::size_t>(halo));
     ldq = column_stride(static_cast<std::size_t>(u.tile_size()));
     if (p.split.runs > 0) {
-      kc = ws.floats(kColA, static_cast<std::size_t>(e.dim) * ldk);
-      vc = ws.floats(kColB, static_cast<std::size_t>(e.dim_v) * ldk);
       qc = ws.floats(kTileColA, static_cast<std::size_t>(e.dim) * ldq);
       doc = ws.floats(kTileColB, static_cast<std::size_t>(e.dim_v) * ldq);
       tlse = ws.floats(kTileStats, 2 * ldq);  // lse, then delta, per tile entry
@@ -297,20 +283,7 @@ struct QueryUnit {
     }
   }
 
-  void kv_head(int kvh) {
-    if (p.split.general > 0) {
-      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, p.needed);
-      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, p.needed);
-      if (extra > 0) {
-        LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
-        LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
-      }
-    }
-    if (p.split.runs > 0) {
-      LoadBoxColumns<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldk);
-      LoadBoxColumns<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldk);
-    }
-  }
+  void kv_head(int kvh) { kv.load<T>(*this, kvh); }
   void head(int) {}
   void run_columns(int h) {
     const std::size_t tile = static_cast<std::size_t>(u.tile_size());
@@ -320,7 +293,7 @@ struct QueryUnit {
     LoadScalarsPadded(A.delta, e, u, tile_box(u), b, h, tile, ldq, tlse + ldq);
   }
   void block(int h, const RowBlock& rb, const KeyRow* kr, const LaneRun& run) {
-    QueryBlock<T>(A, u, b, h, rb, kr, run, qc, doc, ldq, kc, vc, ldk, tlse, tlse + ldq, rs);
+    QueryBlock<T>(A, u, b, h, rb, kr, run, qc, doc, ldq, kv.key_cols, kv.value_cols, kv.ld, tlse, tlse + ldq, rs);
   }
   void general(int h) {
     const int general = p.split.general;
@@ -334,8 +307,8 @@ struct QueryUnit {
     }
     ZeroRows(dqbuf, static_cast<std::size_t>(general) * dp);
     ForEachPass(p, [&](int p0, int p1) {
-      DotPairs(qbuf, p.slot, kh, p.other, dp, p0, p1, zero, prob);
-      DotPairs(dobuf, p.slot, vh, p.other, dvp, p0, p1, zero, grad);
+      DotPairs(qbuf, p.slot, kv.key_rows, p.other, dp, p0, p1, zero, prob);
+      DotPairs(dobuf, p.slot, kv.value_rows, p.other, dvp, p0, p1, zero, grad);
       for (int i = p0; i < p1; ++i) {
         pair_lse[i - p0] = qstats[2 * p.slot[i]];
         pair_delta[i - p0] = qstats[2 * p.slot[i] + 1];
@@ -345,7 +318,7 @@ struct QueryUnit {
         const int lo = std::max(p.seg[s], p0);
         const int hi = std::min(p.seg[s + 1], p1);
         AccumulateRows(dqbuf + static_cast<std::size_t>(s) * dp, grad + (lo - p0), p.other + lo,
-                       static_cast<std::size_t>(hi - lo), kh, dp, dp);
+                       static_cast<std::size_t>(hi - lo), kv.key_rows, dp, dp);
       }
     });
     for (int s = 0; s < general; ++s) {
@@ -389,13 +362,8 @@ inline MaskedPads MaskedRunPads(const UnitGeom& u, const TileSplit& split) {
 // and its gradients per kv head; per query head of the group, the queries attending the tile (the
 // halo's Q, dO, lse and delta), gathered over each key's inverse window.
 template <typename T>
-struct KeyUnit {
-  const BackwardArgs& A;
-  const Extents& e;
-  const UnitGeom& u;
-  std::int64_t b;
-  const UnitPlan& p;
-  std::size_t dp, dvp, hrows;
+struct KeyUnit : UnitBase<BackwardArgs> {
+  std::size_t hrows;
   int tile;
   // The halo's columns (and lse, delta) get room before (`front`) and after for masked runs' loads.
   std::size_t ldh, front, ldt;
@@ -407,8 +375,8 @@ struct KeyUnit {
   RunScratch rs{};
 
   KeyUnit(const BackwardArgs& args, const UnitGeom& unit, std::int64_t batch, const UnitPlan& plan, Workspace& ws)
-      : A(args), e(args.e), u(unit), b(batch), p(plan), dp(padded(e.dim)), dvp(padded(e.dim_v)),
-        hrows(static_cast<std::size_t>(u.halo_size())), tile(static_cast<int>(u.tile_size())) {
+      : UnitBase(args, unit, batch, plan), hrows(static_cast<std::size_t>(u.halo_size())),
+        tile(static_cast<int>(u.tile_size())) {
     const MaskedPads pads = MaskedRunPads(u, p.split);
     ldh = column_stride(hrows + pads.after);
     front = (pads.before + kLanes - 1) / kLanes * kLanes;

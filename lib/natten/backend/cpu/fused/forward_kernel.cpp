@@ -120,28 +120,17 @@ void ForwardBlock(const ForwardArgs& A, const UnitGeom& u, std::int64_t b, int h
 // One forward unit on the pass loop of unit_skeleton-inl.h: the halo's keys and values per kv
 // head (rows for the general queries, columns for the vector runs), the tile's queries per head.
 template <typename T>
-struct ForwardUnit {
-  const ForwardArgs& A;
-  const Extents& e;
-  const UnitGeom& u;
-  std::int64_t b;
-  const UnitPlan& p;
-  std::size_t dp, dvp;
-  int halo, extra;
-  // General path: halo K/V rows (then the additional KV rows), the general queries' rows, their
-  // outputs and running max / sum, one pass of scores.
-  float *kh, *vh, *qbuf, *obuf, *run_max, *run_sum, *scores, *zero;
-  // Vector runs: dim-major halo keys / values and tile queries, one block's scores and outputs.
-  std::size_t ldk, ldq;
-  float *kc = nullptr, *vc = nullptr, *qc = nullptr, *vec_scores = nullptr, *vec_out = nullptr;
+struct ForwardUnit : UnitBase<ForwardArgs> {
+  HaloKeysValues kv;
+  // General path: the general queries' rows, their outputs and running max / sum, one pass of
+  // scores. Vector runs: the tile's dim-major queries, one block's scores and outputs.
+  float *qbuf, *obuf, *run_max, *run_sum, *scores, *zero;
+  std::size_t ldq;
+  float *qc = nullptr, *vec_scores = nullptr, *vec_out = nullptr;
 
   ForwardUnit(const ForwardArgs& args, const UnitGeom& unit, std::int64_t batch, const UnitPlan& plan, Workspace& ws)
-      : A(args), e(args.e), u(unit), b(batch), p(plan), dp(padded(e.dim)), dvp(padded(e.dim_v)),
-        halo(static_cast<int>(u.halo_size())), extra(static_cast<int>(e.extra_kv)) {
-    const std::size_t rows = static_cast<std::size_t>(halo + extra);
+      : UnitBase(args, unit, batch, plan), kv(*this, kKeys, kValues, kKeyCols, kValueCols, ws) {
     const std::size_t general = static_cast<std::size_t>(p.split.general);
-    kh = ws.floats(kKeys, rows * dp);
-    vh = ws.floats(kValues, rows * dvp);
     qbuf = ws.floats(kQueries, general * dp);
     obuf = ws.floats(kOutputs, general * dvp);
     run_max = ws.floats(kStats, 2 * general);
@@ -149,11 +138,8 @@ struct ForwardUnit {
     scores = ws.floats(kScores, kPairBudget);
     zero = ws.floats(kZero, dp);
     ZeroRows(zero, dp);
-    ldk = column_stride(static_cast<std::size_t>(halo));
     ldq = column_stride(static_cast<std::size_t>(u.tile_size()));
     if (p.split.runs > 0) {
-      kc = ws.floats(kKeyCols, static_cast<std::size_t>(e.dim) * ldk);
-      vc = ws.floats(kValueCols, static_cast<std::size_t>(e.dim_v) * ldk);
       qc = ws.floats(kQueryCols, static_cast<std::size_t>(e.dim) * ldq);
       vec_scores = ws.floats(kVecScores, static_cast<std::size_t>(kBlockRows) * kVecKeys * kLanes);
       vec_out = ws.floats(kVecOut, static_cast<std::size_t>(kBlockRows) * static_cast<std::size_t>(e.dim_v) * kLanes);
@@ -162,26 +148,11 @@ struct ForwardUnit {
 
   std::int64_t row_of(int index, int h) const { return TileRow(e, u, b, index, h, e.heads_q); }
 
-  // Halo rows in float32 (row-major over the halo box, then the additional KV rows; columns for
-  // the runs): loaded once for every query of the tile and every query head of the kv group.
-  void kv_head(int kvh) {
-    if (p.split.general > 0) {
-      LoadBoxRows<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kh, p.needed);
-      LoadBoxRows<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vh, p.needed);
-      if (extra > 0) {
-        LoadExtraRows<T>(A.additional_key, e, b, kvh, e.dim, kh + static_cast<std::size_t>(halo) * dp);
-        LoadExtraRows<T>(A.additional_value, e, b, kvh, e.dim_v, vh + static_cast<std::size_t>(halo) * dvp);
-      }
-    }
-    if (p.split.runs > 0) {
-      LoadBoxColumns<T>(A.key, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim, 1.0f, kc, ldk);
-      LoadBoxColumns<T>(A.value, e, u, halo_box(u), b, kvh, e.heads_kv, e.dim_v, 1.0f, vc, ldk);
-    }
-  }
+  void kv_head(int kvh) { kv.load<T>(*this, kvh); }
   void head(int) {}
   void run_columns(int h) { LoadBoxColumns<T>(A.query, e, u, tile_box(u), b, h, e.heads_q, e.dim, e.scale, qc, ldq); }
   void block(int h, const RowBlock& rb, const KeyRow* kr, const LaneRun& run) {
-    ForwardBlock<T>(A, u, b, h, rb, kr, run, qc, ldq, kc, vc, ldk, vec_scores, vec_out);
+    ForwardBlock<T>(A, u, b, h, rb, kr, run, qc, ldq, kv.key_cols, kv.value_cols, kv.ld, vec_scores, vec_out);
   }
 
   // Pair lists along the head dim: each pass's dot products in full SIMD batches, then each
@@ -197,7 +168,7 @@ struct ForwardUnit {
     }
     ZeroRows(obuf, static_cast<std::size_t>(general) * dvp);
     ForEachPass(p, [&](int p0, int p1) {
-      DotPairs(qbuf, p.slot, kh, p.other, dp, p0, p1, zero, scores);
+      DotPairs(qbuf, p.slot, kv.key_rows, p.other, dp, p0, p1, zero, scores);
       for (int s = p.slot[p0]; s <= p.slot[p1 - 1]; ++s) {
         const int lo = std::max(p.seg[s], p0);
         const int hi = std::min(p.seg[s + 1], p1);
@@ -212,7 +183,7 @@ struct ForwardUnit {
         }
         run_max[s] = m_new;
         run_sum[s] += ExpSegment(sc, n, m_new);
-        AccumulateRows(o, sc, p.other + lo, n, vh, dvp, dvp);
+        AccumulateRows(o, sc, p.other + lo, n, kv.value_rows, dvp, dvp);
       }
     });
     for (int s = 0; s < general; ++s) {

@@ -106,6 +106,62 @@ HWY_INLINE void ForEachPass(const UnitPlan& p, F&& f) {
   }
 }
 
+// What every unit's hooks read: its arguments, geometry, batch element, plan and padded head dims.
+template <class Args>
+struct UnitBase {
+  const Args& A;
+  const Extents& e;
+  const UnitGeom& u;
+  std::int64_t b;
+  const UnitPlan& p;
+  std::size_t dp, dvp;
+  UnitBase(const Args& args, const UnitGeom& unit, std::int64_t batch, const UnitPlan& plan)
+      : A(args), e(args.e), u(unit), b(batch), p(plan), dp(padded(e.dim)), dvp(padded(e.dim_v)) {}
+};
+
+// The halo's keys and values of one kv head, for the units over query tiles (forward, dQ):
+// float32 rows (row-major over the halo box, then the additional KV rows) for the general
+// queries, dim-major columns for the vector runs; loaded once for every query head of the group.
+struct HaloKeysValues {
+  float* key_rows = nullptr;
+  float* value_rows = nullptr;
+  float* key_cols = nullptr;
+  float* value_cols = nullptr;
+  std::size_t ld = 0;  // column stride
+
+  template <class Args, class Slot>
+  HaloKeysValues(const UnitBase<Args>& c, Slot rows_k, Slot rows_v, Slot cols_k, Slot cols_v, Workspace& ws) {
+    const std::size_t halo = static_cast<std::size_t>(c.u.halo_size());
+    const std::size_t rows = halo + static_cast<std::size_t>(c.e.extra_kv);
+    key_rows = ws.floats(rows_k, rows * c.dp);
+    value_rows = ws.floats(rows_v, rows * c.dvp);
+    ld = column_stride(halo);
+    if (c.p.split.runs > 0) {
+      key_cols = ws.floats(cols_k, static_cast<std::size_t>(c.e.dim) * ld);
+      value_cols = ws.floats(cols_v, static_cast<std::size_t>(c.e.dim_v) * ld);
+    }
+  }
+
+  template <typename T, class Args>
+  HWY_INLINE void load(const UnitBase<Args>& c, int kvh) const {
+    const Extents& e = c.e;
+    const UnitGeom& u = c.u;
+    if (c.p.split.general > 0) {
+      const std::size_t halo = static_cast<std::size_t>(u.halo_size());
+      LoadBoxRows<T>(c.A.key, e, u, halo_box(u), c.b, kvh, e.heads_kv, e.dim, 1.0f, key_rows, c.p.needed);
+      LoadBoxRows<T>(c.A.value, e, u, halo_box(u), c.b, kvh, e.heads_kv, e.dim_v, 1.0f, value_rows, c.p.needed);
+      if (e.extra_kv > 0) {
+        LoadExtraRows<T>(c.A.additional_key, e, c.b, kvh, e.dim, key_rows + halo * c.dp);
+        LoadExtraRows<T>(c.A.additional_value, e, c.b, kvh, e.dim_v, value_rows + halo * c.dvp);
+      }
+    }
+    if (c.p.split.runs > 0) {
+      LoadBoxColumns<T>(c.A.key, e, u, halo_box(u), c.b, kvh, e.heads_kv, e.dim, 1.0f, key_cols, ld);
+      LoadBoxColumns<T>(c.A.value, e, u, halo_box(u), c.b, kvh, e.heads_kv, e.dim_v, 1.0f, value_cols, ld);
+    }
+  }
+};
+
 // The pass loop. `unit` provides:
 //   kv_head(kvh)            loads what every query head of kv head kvh's group shares
 //   head(h)                 loads what query head h's runs and general entries share
