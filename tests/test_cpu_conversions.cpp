@@ -11,7 +11,7 @@
 #include <cstring>
 #include <random>
 
-#include "natten/backend/cpu/simd-inl.h"
+#include "natten/backend/cpu/common/simd-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace natten::cpu::HWY_NAMESPACE {

@@ -12,9 +12,9 @@
 #include <random>
 #include <vector>
 
-#include "natten/backend/cpu/row_blocks.hpp"
-#include "natten/backend/cpu/tiling.hpp"
-#include "natten/backend/cpu/windows.hpp"
+#include "natten/backend/cpu/fused/row_blocks.hpp"
+#include "natten/backend/cpu/fused/tiling.hpp"
+#include "natten/backend/cpu/fused/windows.hpp"
 #include "support/random_problem.hpp"
 
 namespace natten::testing {

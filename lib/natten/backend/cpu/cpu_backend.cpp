@@ -4,14 +4,14 @@
 // *_kernel.cpp, work decomposition in tiling.*, threading in parallel.*.
 #include <fmt/format.h>
 
-#include "natten/backend/cpu/fmha_args.hpp"
-#include "natten/backend/cpu/kernels.hpp"
-#include "natten/backend/cpu/merge_args.hpp"
-#include "natten/backend/cpu/parallel.hpp"
-#include "natten/backend/cpu/passes.hpp"
+#include "natten/backend/cpu/fmha/fmha_args.hpp"
+#include "natten/backend/cpu/fused/kernels.hpp"
+#include "natten/backend/cpu/merge/merge_args.hpp"
+#include "natten/backend/cpu/common/parallel.hpp"
+#include "natten/backend/cpu/common/passes.hpp"
 #include "natten/backend/cpu/simd_targets.hpp"
-#include "natten/backend/cpu/split_ops.hpp"
-#include "natten/backend/cpu/varlen.hpp"
+#include "natten/backend/cpu/split/split_ops.hpp"
+#include "natten/backend/cpu/fused/varlen.hpp"
 #include "natten/backend/factories.hpp"
 #include "natten/core/error.hpp"
 
