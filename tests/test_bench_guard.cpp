@@ -338,7 +338,8 @@ TEST(BenchRun, VerifiesTimesAndDerives) {
   EXPECT_TRUE(b.entries[1].reference_median.has_value());
   // The seed (the case name's 64-bit FNV-1a hash: past 2^53 for almost every name) is an exact
   // JSON integer.
-  const Json& problem = Json::parse(j.dump(), "mem").at("results", "").elements().at(0).at("problem", "");
+  const Json reread = Json::parse(j.dump(), "mem");
+  const Json& problem = reread.at("results", "").elements().at(0).at("problem", "");
   EXPECT_EQ(problem.at("seed", "").as_uint("seed"), rep.results[0].seed);
 }
 
