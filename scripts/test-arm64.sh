@@ -19,7 +19,7 @@ bash scripts/install-deps.sh arm64 >/dev/null
 build=build-arm64
 sysroot=$root/$build/sysroot
 suite=$(. /etc/os-release && echo "$VERSION_CODENAME")
-packages="libc6,libstdc++6,libhwy-dev,libfmt-dev,libgtest-dev,libcli11-dev,libhdf5-dev"
+packages="libc6,libstdc++6,libhwy-dev,libfmt-dev,libgtest-dev,libcli11-dev,libhdf5-dev,nlohmann-json3-dev"
 stamp="$suite $packages"
 if [ "$(cat "$sysroot/.natten-sysroot" 2>/dev/null)" != "$stamp" ]; then
   echo "== arm64 root: Debian $suite arm64 packages ($packages) into $build/sysroot"
