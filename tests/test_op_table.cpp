@@ -53,7 +53,7 @@ TEST(OpTable, EveryFamilyHasItsEntry) {
   ASSERT_EQ(op_table().size(), op_families().size());
   for (const OpFamilyInfo& f : op_families()) {
     const CaseOp& e = case_op(f.family);
-    EXPECT_EQ(e.op, f.name);
+    EXPECT_EQ(e.name(), f.name);
     EXPECT_EQ(find_case_op(f.name) != nullptr, f.in_case_files) << f.name;
     EXPECT_NE(family_names(false).find(std::string(f.name)), std::string::npos);
   }

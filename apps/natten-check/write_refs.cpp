@@ -50,7 +50,7 @@ std::size_t write_refs(const WriteOptions& opt, std::FILE* out) {
         fail("{}: case [{}]: {}", cfg->origin, cfg->name, e.what());
       }
       op.write(root, *c, backend->name(), opt.compress);
-      fmt::print(out, "{:<28} {:<5} {}\n", cfg->name, op.op, op.describe(*c));
+      fmt::print(out, "{:<28} {:<5} {}\n", cfg->name, op.name(), op.describe(*c));
     }
     file.flush();
   }

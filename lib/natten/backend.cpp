@@ -53,10 +53,16 @@ OpFamily family_of(Op op) {
   fail("internal: op {} belongs to no op family", op_name(op));
 }
 
+std::vector<std::string> family_name_list(bool case_files_only) {
+  std::vector<std::string> names;
+  for (const OpFamilyInfo& f : op_families())
+    if (f.in_case_files || !case_files_only) names.emplace_back(f.name);
+  return names;
+}
+
 std::string family_names(bool case_files_only) {
   std::string s;
-  for (const OpFamilyInfo& f : op_families())
-    if (f.in_case_files || !case_files_only) s += (s.empty() ? "" : ", ") + std::string(f.name);
+  for (const std::string& name : family_name_list(case_files_only)) s += (s.empty() ? "" : ", ") + name;
   return s;
 }
 

@@ -88,8 +88,9 @@ const OpFamilyInfo& family_info(OpFamily family);
 const OpFamilyInfo* find_op_family(std::string_view name);
 // The family whose forward or backward `op` is (the FMHA ops belong to "na").
 OpFamily family_of(Op op);
-// Known family names, comma-separated ("na, na_qk, na_av, merge, varlen"), optionally only those
-// natten-ref files hold.
+// The family names in enum order, optionally only those natten-ref files hold; and the same
+// comma-separated for messages ("na, na_qk, na_av, merge, varlen").
+std::vector<std::string> family_name_list(bool case_files_only);
 std::string family_names(bool case_files_only);
 
 class Backend {

@@ -228,13 +228,7 @@ bool valid_case_name(const std::string& s) {
 
 const std::vector<std::string>& case_ops(CaseKeys keys) {
   // The op families (natten/backend.hpp); natten-check's files hold only some of them.
-  const auto names = [](bool case_files_only) {
-    std::vector<std::string> v;
-    for (const OpFamilyInfo& f : op_families())
-      if (f.in_case_files || !case_files_only) v.emplace_back(f.name);
-    return v;
-  };
-  static const std::vector<std::string> parity = names(true), bench = names(false);
+  static const std::vector<std::string> parity = family_name_list(true), bench = family_name_list(false);
   return keys == CaseKeys::bench ? bench : parity;
 }
 

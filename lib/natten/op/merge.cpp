@@ -133,7 +133,6 @@ class MergeWorkload final : public split_family::Workload {
 
 const CaseOp op_entries::merge = {
     OpFamily::merge,
-    "merge",
     &split_family::load,
     &compute,
     &describe,

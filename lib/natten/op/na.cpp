@@ -136,7 +136,6 @@ class FusedWorkload final : public Workload {
 
 const CaseOp op_entries::na = {
     OpFamily::na,
-    "na",
     &load_fused,
     &compute_fused,
     &describe_fused,

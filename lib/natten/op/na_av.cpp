@@ -87,7 +87,6 @@ class AVWorkload final : public split_family::Workload {
 
 const CaseOp op_entries::na_av = {
     OpFamily::na_av,
-    "na_av",
     &split_family::load,
     &compute,
     &describe,

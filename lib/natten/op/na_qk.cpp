@@ -93,7 +93,6 @@ class QKWorkload final : public split_family::Workload {
 
 const CaseOp op_entries::na_qk = {
     OpFamily::na_qk,
-    "na_qk",
     &split_family::load,
     &compute,
     &describe,

@@ -37,8 +37,8 @@ const std::vector<const CaseOp*>& op_table() {
     std::vector<const CaseOp*> t(std::begin(kTable), std::end(kTable));
     for (std::size_t i = 0; i < t.size(); ++i) {
       const OpFamilyInfo& f = op_families()[i];
-      if (t[i]->family != f.family || t[i]->op != f.name)
-        fail("internal: op table entry {} is '{}', expected '{}'", i, t[i]->op, f.name);
+      if (t[i]->family != f.family)
+        fail("internal: op table entry {} is '{}', expected '{}'", i, t[i]->name(), f.name);
       const bool checkable = t[i]->load && t[i]->compute && t[i]->describe && t[i]->generate && t[i]->write;
       if (checkable != f.in_case_files || t[i]->workload == nullptr)
         fail("internal: op table entry '{}' lacks functions its family needs", f.name);

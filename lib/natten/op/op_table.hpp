@@ -44,7 +44,7 @@ struct OpOutputs {
 
 struct CaseOp {
   OpFamily family;
-  std::string_view op;  // the `op` value, family_info(family).name (a literal: entries are constants)
+  std::string_view name() const { return family_info(family).name; }  // the `op` value
   // natten-check; null for a family natten-ref files do not hold (OpFamilyInfo::in_case_files).
   // Loads and validates a case of this op; throws Error naming the case and the problem.
   ParityCase (*load)(const h5::Group& root, const std::string& name, std::int64_t max_elements);

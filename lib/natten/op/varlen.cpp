@@ -119,7 +119,6 @@ class VarlenWorkload final : public Workload {
 
 const CaseOp op_entries::varlen = {
     OpFamily::varlen,
-    "varlen",
     nullptr,
     nullptr,
     nullptr,
